@@ -1,0 +1,52 @@
+"""``accuracy``: the grader measures a model's accuracy on its own copy of the test data."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.checks.context import CheckContext
+from autograder.checks.registry import Outcome, register
+
+
+def _labels(values: np.ndarray) -> np.ndarray:
+    """Class labels from probabilities, one-hot rows, a single sigmoid column, or labels."""
+    values = np.asarray(values)
+    if values.ndim == 2 and values.shape[1] > 1:
+        return np.asarray(np.argmax(values, axis=1))
+    if values.ndim == 2:
+        values = values[:, 0]
+    probabilities = np.issubdtype(values.dtype, np.floating) and values.size and values.min() >= 0
+    if probabilities and values.max() <= 1 and not np.all(np.equal(np.mod(values, 1), 0)):
+        return (values >= 0.5).astype(int)
+    return values.astype(int)
+
+
+@register("accuracy")
+def accuracy(
+    ctx: CheckContext, *, name: str, x: str, y: str, metric: str, margin: float = 0.03, floor: float = 0.0
+) -> Outcome:
+    """Accuracy of ``name`` on the grader's ``x``/``y`` must reach the reference's worst seed for
+    ``metric`` minus ``margin``, and never less than ``floor``."""
+    inputs, truth = ctx.data_array(x), _labels(ctx.data_array(y))
+    predicted = _labels(ctx.predict(name, inputs))
+    if predicted.shape != truth.shape:
+        return Outcome.failed(
+            f"`{name}` gave {predicted.shape[0] if predicted.ndim else 0} predictions for {truth.shape[0]} test "
+            "examples; it should give one class per example.",
+            expected=list(truth.shape),
+            found=list(predicted.shape),
+        )
+    score = float(np.mean(predicted == truth))
+    reference = ctx.metrics.get(metric)
+    threshold = max(floor, ctx.metrics.low[metric] - margin)
+    evidence = {
+        "expected": f">= {threshold:.2%} (reference {reference:.2%}, its worst seed - {margin:.0%})",
+        "found": f"{score:.2%}",
+    }
+    if score >= threshold:
+        return Outcome.passed(f"`{name}` reaches {score:.2%} test accuracy (needed {threshold:.2%}).", **evidence)
+    return Outcome.failed(
+        f"`{name}` reaches {score:.2%} test accuracy, below the {threshold:.2%} needed: check its training "
+        "(epochs, optimiser, scaled inputs).",
+        **evidence,
+    )

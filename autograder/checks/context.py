@@ -1,0 +1,118 @@
+"""What a check can read: the exported artifacts, the grader's own data, the reference.
+
+Everything is loaded lazily and cached, so a rubric pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.artifacts import ArtifactBundle
+from autograder.config import ExecutionLimits
+from autograder.discussion import DiscussionAnswer, find_answer
+from autograder.errors import ArtifactError, ConfigError
+from autograder.labs import Lab
+from autograder.notebook import LoadedNotebook
+from autograder.probe import ProbeResult, run_probe
+from autograder.reference import ReferenceMetrics, load_reference_module, reference_metrics
+
+
+class CheckContext:
+    """One submission's view for the checks. Never holds or calls student code."""
+
+    def __init__(
+        self,
+        *,
+        lab: Lab,
+        profile: str,
+        artifacts: ArtifactBundle,
+        notebook: LoadedNotebook,
+        definitions: str,
+        limits: ExecutionLimits,
+        cache_dir: Path | None,
+    ) -> None:
+        self.lab = lab
+        self.profile = profile
+        self.artifacts = artifacts
+        self.notebook = notebook
+        self.definitions = definitions
+        self.limits = limits
+        self.cache_dir = cache_dir
+        self._probes: dict[str, ProbeResult] = {}
+        self._answers: dict[str, DiscussionAnswer] = {}
+
+    @cached_property
+    def reference_path(self) -> Path:
+        return self.lab.course.reference / f"{self.lab.spec.reference}.py"
+
+    @cached_property
+    def reference_module(self) -> Any:
+        return load_reference_module(self.reference_path)
+
+    @cached_property
+    def data(self) -> dict[str, np.ndarray[Any, Any]]:
+        data: dict[str, np.ndarray[Any, Any]] = self.reference_module.data(self.profile)
+        return data
+
+    def data_array(self, key: str) -> np.ndarray[Any, Any]:
+        if key not in self.data:
+            raise ConfigError(f"the lab's data has no array {key!r}; it has: {', '.join(sorted(self.data))}")
+        return self.data[key]
+
+    @cached_property
+    def metrics(self) -> ReferenceMetrics:
+        return reference_metrics(self.reference_path, self.lab.id, self.profile, self.cache_dir)
+
+    def reference_model(self, name: str) -> Any:
+        builders = self.reference_module.models()
+        if name not in builders:
+            raise ConfigError(f"the reference has no model {name!r}; it has: {', '.join(sorted(builders))}")
+        return builders[name]()
+
+    def reference_class(self, name: str) -> Any:
+        classes = self.reference_module.classes()
+        if name not in classes:
+            raise ConfigError(f"the reference has no class {name!r}")
+        return classes[name]
+
+    def answer(self, tag: str) -> DiscussionAnswer:
+        if tag not in self._answers:
+            spec = self.lab.spec.discussions.get(tag)
+            if spec is None:
+                raise ConfigError(f"lab {self.lab.id} has no discussion {tag!r}")
+            self._answers[tag] = find_answer(self.notebook.node, tag, spec)
+        return self._answers[tag]
+
+    def probe(self, task: dict[str, Any], inputs: dict[str, np.ndarray[Any, Any]]) -> ProbeResult:
+        """Run a behaviour probe once per distinct task (checks sharing one reuse it)."""
+        key = json.dumps(task, sort_keys=True)
+        if key not in self._probes:
+            self._probes[key] = run_probe(self.definitions, task, inputs, limits=self.limits)
+        return self._probes[key]
+
+    def predict(self, name: str, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """The outputs of the student's model ``name`` on ``x``, computed outside the kernel."""
+        kind = self.lab.spec.names.get(name)
+        if kind == "keras-model":
+            model = self.artifacts.keras_model(name)
+            try:
+                out = np.asarray(model.predict(x, batch_size=256, verbose=0))
+            except Exception as exc:  # a wrong input shape is the usual cause
+                raise ArtifactError(
+                    f"`{name}` cannot be run on the test data of shape {x.shape}: {str(exc).splitlines()[0][:200]}"
+                ) from exc
+            return out
+        if kind == "object":
+            state = self.artifacts.object_state(name)
+            inputs = {f"state__{k}": v for k, v in state.items()}
+            inputs["X"] = x
+            result = self.probe({"scenario": "predict", "class": self.artifacts.type_name(name)}, inputs)
+            if not result.ok:
+                raise ArtifactError(f"`{name}.predict` failed when the grader called it: {result.error}")
+            return result.outputs["predictions"]
+        raise ConfigError(f"`{name}` is a {kind}; only models and objects can predict")

@@ -1,0 +1,144 @@
+"""The ``autograder`` command: parses arguments, calls the public API, maps the outcome
+to an exit code (0 success, 1 a check or submission failed, 2 bad usage or course)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.batch import find_notebooks, grade_batch, write_outputs
+from autograder.config import ExecutionLimits, GradeOptions
+from autograder.course import find_course
+from autograder.errors import AutograderError
+from autograder.labs import load_lab
+from autograder.pipeline import grade
+from autograder.release import release
+from autograder.report import render_summary
+
+
+def _options(args: argparse.Namespace, *, public_only: bool = False) -> GradeOptions:
+    limits = ExecutionLimits(
+        cell_timeout=args.cell_timeout,
+        total_timeout=args.total_timeout,
+        memory_bytes=int(args.memory_gib * 1024**3),
+    )
+    return GradeOptions(
+        limits=limits, profile=args.profile, public_only=public_only, device=args.device,
+        keep_workdir=args.keep_workdir,
+    )
+
+
+def _add_grading_options(parser: argparse.ArgumentParser, *, lab_required: bool = True) -> None:
+    defaults = ExecutionLimits()
+    parser.add_argument("--lab", required=lab_required, default="keras-digits",
+                        help="the lab id (see `autograder labs`)")
+    parser.add_argument("--profile", default="full", help="data profile (default: full)")
+    parser.add_argument("--cell-timeout", type=float, default=defaults.cell_timeout, metavar="SECONDS")
+    parser.add_argument("--total-timeout", type=float, default=defaults.total_timeout, metavar="SECONDS")
+    parser.add_argument("--memory-gib", type=float, default=defaults.memory_bytes / 1024**3, metavar="GIB",
+                        help="address-space limit of the student's kernel")
+    parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    parser.add_argument("--keep-workdir", action="store_true", help="keep the sandbox folders for debugging")
+
+
+def _cmd_labs(args: argparse.Namespace) -> int:
+    course = find_course(args.course)
+    for lab_id in course.lab_ids():
+        lab = load_lab(lab_id, course)
+        print(f"{lab_id:28} {lab.spec.title}")
+    return 0
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    lab = load_lab(args.lab, find_course(args.course))
+    out = release(lab.solution, Path(args.out) if args.out else lab.template)
+    print(f"wrote the student template of {lab.id} to {out}")
+    return 0
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    lab = load_lab(args.lab, find_course(args.course))
+    notebooks = find_notebooks(Path(p) for p in args.paths)
+    if not notebooks:
+        print("no notebooks (.ipynb) found in the given paths", file=sys.stderr)
+        return 2
+    grade_batch(notebooks, lab, Path(args.out), _options(args))
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    lab = load_lab(args.lab, find_course(args.course))
+    result = grade(Path(args.notebook), lab, _options(args, public_only=True))
+    print(render_summary(result))
+    if args.out:
+        folder = write_outputs(result, Path(args.out))
+        print(f"reports written to {folder}")
+    passed = result.status == "graded" and all(c.status == "passed" for p in result.parts for c in p.checks)
+    return 0 if passed else 1
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    lab = load_lab(args.lab, find_course(args.course))
+    out = Path(args.out)
+    with tempfile.TemporaryDirectory() as tmp:
+        blank = release(lab.solution, Path(tmp) / "carol-blank.ipynb")
+        examples = sorted(lab.examples.glob("*.ipynb"))
+        results = grade_batch([*examples, blank], lab, out, _options(args))
+    print(f"\n{'submission':24} {'score':>10}  status")
+    for result in results:
+        print(f"{result.submission:24} {result.score:>6g}/{result.max_score:<4g} {result.status}")
+    print(f"\nreports: {out}/<submission>/report.html, gradebook: {out / 'gradebook.csv'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description="Grade deep-learning course notebooks.")
+    parser.add_argument("--course", type=Path, default=None,
+                        help="course folder (default: $AUTOGRADER_COURSE or the bundled course)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("labs", help="list the labs of the course")
+    p.set_defaults(func=_cmd_labs)
+
+    p = sub.add_parser("release", help="generate a lab's student template from its solution")
+    p.add_argument("--lab", required=True)
+    p.add_argument("--out", help="where to write it (default: the lab's template.ipynb)")
+    p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser("grade", help="grade notebooks (files or folders) and write results and reports")
+    _add_grading_options(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("paths", nargs="+", help="notebooks or folders of notebooks")
+    p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("check", help="a student's self-check: the public checks of one notebook")
+    _add_grading_options(p)
+    p.add_argument("--out", help="also write the reports to this folder")
+    p.add_argument("notebook")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("demo", help="grade the lab's bundled example submissions and its blank template")
+    _add_grading_options(p, lab_required=False)
+    p.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except AutograderError as exc:
+        print(f"autograder: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("autograder: interrupted; everything graded so far is saved", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

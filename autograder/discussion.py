@@ -1,0 +1,67 @@
+"""Find a discussion answer in a notebook: by its cell tag, or under its question's heading.
+
+Students paste cells into fresh notebooks and lose tags; the answer is then looked for
+in the Markdown that follows the question's heading, and the result says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from nbformat import NotebookNode
+
+from autograder.labs import DiscussionSpec
+
+_SOLUTION_MARKERS = re.compile(r"<!--\s*(BEGIN|END) SOLUTION\s*-->")
+
+
+@dataclass(frozen=True)
+class DiscussionAnswer:
+    tag: str
+    text: str
+    found_by: Literal["tag", "heading", "none"]
+    cells: tuple[int, ...]
+    note: str = ""
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[\W_]+", " ", text).strip().lower()
+
+
+def _heading_lines(source: str) -> list[str]:
+    return [line.lstrip("#").strip() for line in source.splitlines() if line.lstrip().startswith("#")]
+
+
+def find_answer(node: NotebookNode, tag: str, spec: DiscussionSpec) -> DiscussionAnswer:
+    cells = node.cells
+    tagged = [
+        i for i, c in enumerate(cells)
+        if c.cell_type == "markdown" and tag in c.get("metadata", {}).get("tags", [])
+    ]
+    if tagged:
+        text = "\n\n".join(_SOLUTION_MARKERS.sub("", cells[i].source).strip() for i in tagged)
+        note = f"The tag `{tag}` is on {len(tagged)} cells; their texts were read together." if len(tagged) > 1 else ""
+        return DiscussionAnswer(tag, text, "tag", tuple(tagged), note)
+
+    wanted = _normalise(spec.heading)
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "markdown" or not any(wanted in _normalise(h) for h in _heading_lines(cell.source)):
+            continue
+        # The answer: the rest of the heading cell, then the Markdown cells up to the next code cell or heading.
+        parts = ["\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("#"))]
+        used = [i]
+        for j in range(i + 1, len(cells)):
+            nxt = cells[j]
+            if nxt.cell_type != "markdown" or nxt.source.lstrip().startswith("#"):
+                break
+            parts.append(nxt.source)
+            used.append(j)
+        text = _SOLUTION_MARKERS.sub("", "\n\n".join(parts)).strip()
+        note = (
+            f"The answer cell has lost its tag `{tag}`; the text under the heading “{spec.heading}” was graded. "
+            "Keep the answer in the tagged cell of the template."
+        )
+        return DiscussionAnswer(tag, text, "heading", tuple(used), note)
+    return DiscussionAnswer(tag, "", "none", ())

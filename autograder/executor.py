@@ -1,0 +1,193 @@
+"""Execute a notebook in a sandboxed kernel via nbclient, then export the graded names.
+
+Cells run one by one under a per-cell and a total time limit. A cell that raises is
+recorded and execution goes on, so later parts are still graded. After the last cell
+(or the total limit) the export code writes the graded names to a fresh directory;
+the kernel is then killed, not shut down gracefully, since nothing in it is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import math
+import queue
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from autograder import kernel_export
+from autograder.errors import ExecutionError
+from autograder.result import CellRecord, ExecutionRecord, SkippedLine
+from autograder.sandbox import KERNEL_NAME, Sandbox
+from autograder.sanitize import SanitizedCell
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    """What running the notebook produced: the per-cell record and the export folder."""
+
+    record: ExecutionRecord
+    export_dir: Path
+    exported: bool
+
+
+def _export_source(spec: dict[str, str], outdir: Path) -> str:
+    module = inspect.getsource(kernel_export)
+    call = f"_autograder_export(__import__('json').loads({json.dumps(json.dumps(spec))}), {str(outdir)!r}, globals())"
+    return f"{module}\n{call}\ndel _autograder_export\n"
+
+
+def _cell_record(index: int, cell: Any, seconds: float, status: str, max_chars: int) -> CellRecord:
+    error = ""
+    stderr_parts: list[str] = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            error = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"[:1000]
+            status = "error" if status == "ok" else status
+        elif output.get("output_type") == "stream" and output.get("name") == "stderr":
+            stderr_parts.append(output.get("text", ""))
+    stderr = "".join(stderr_parts)
+    if len(stderr) > max_chars:
+        stderr = stderr[:max_chars] + f"\n[... {len(stderr) - max_chars} more characters cut]"
+    return CellRecord(index=index, status=status, seconds=round(seconds, 3), error=error, stderr=stderr)  # type: ignore[arg-type]
+
+
+async def _execute(
+    cells: list[SanitizedCell],
+    skipped: list[SkippedLine],
+    sandbox: Sandbox,
+    frameworks: tuple[str, ...],
+    export_spec: dict[str, str],
+) -> ExecutionOutcome:
+    limits = sandbox.policy.limits
+    asyncio.get_running_loop().set_exception_handler(_quiet_poller_errors)
+    nb = nbformat.v4.new_notebook()
+    # nbclient stores every executed cell back into ``nb.cells[index]``, so the
+    # preamble and the export cell get slots of their own around the student's cells.
+    preamble = nbformat.v4.new_code_cell(sandbox.preamble(frameworks))
+    export_dir = sandbox.root / f"export-{secrets.token_hex(8)}"
+    export_cell = nbformat.v4.new_code_cell(_export_source(export_spec, export_dir))
+    student = [nbformat.v4.new_code_cell(c.source) for c in cells]
+    nb.cells = [preamble, *student, export_cell]
+    # IPC sockets in the sandbox instead of TCP ports: nothing else on the host can connect.
+    km = AsyncKernelManager(
+        kernel_name=KERNEL_NAME,
+        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(sandbox.kernel_dir)]),
+        transport="ipc",
+        connection_file=str(sandbox.root / "kernel.json"),
+    )
+    client = NotebookClient(
+        nb,
+        km=km,
+        allow_errors=True,
+        interrupt_on_timeout=False,
+        startup_timeout=int(limits.startup_timeout),
+        shutdown_kernel="immediate",
+        record_timing=False,
+        store_widget_state=False,
+    )
+    records: list[CellRecord] = []
+    started = time.monotonic()
+    deadline = started + limits.total_timeout
+    timed_out = kernel_died = exported = False
+    # The kernel process's own output (not the cells') goes to a log, not the grader's terminal.
+    log = (sandbox.root / "kernel.log").open("wb")
+    try:
+        # cleanup_kc: nbclient leaves a kernel manager it did not create running; ours must die here.
+        async with client.async_setup_kernel(
+            cwd=str(sandbox.workdir), env=sandbox.environment(), stdout=log, stderr=log, cleanup_kc=True
+        ):
+            client.timeout = int(limits.startup_timeout)
+            await client.async_execute_cell(preamble, 0, store_history=False)
+            for position, cell in enumerate(student, start=1):
+                original = cells[position - 1].index
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or kernel_died:
+                    timed_out = timed_out or remaining <= 0
+                    records.append(CellRecord(index=original, status="not-run", seconds=0.0))
+                    continue
+                client.timeout = max(1, math.ceil(min(limits.cell_timeout, remaining)))
+                t0 = time.monotonic()
+                status = "ok"
+                try:
+                    await client.async_execute_cell(cell, position)
+                except CellTimeoutError:
+                    status = "timeout"
+                    timed_out = timed_out or time.monotonic() >= deadline
+                    await km.interrupt_kernel()
+                    await _wait_idle(client, position, 10.0)
+                except DeadKernelError:
+                    status = "error"
+                    kernel_died = True
+                    cell.outputs.append(
+                        nbformat.v4.new_output("error", ename="KernelDied", evalue="the kernel died", traceback=[])
+                    )
+                records.append(_cell_record(original, cell, time.monotonic() - t0, status, limits.output_chars))
+            if not kernel_died:
+                client.timeout = int(limits.export_timeout)
+                try:
+                    await client.async_execute_cell(export_cell, len(nb.cells) - 1, store_history=False)
+                    exported = (export_dir / "manifest.json").is_file()
+                except (CellTimeoutError, DeadKernelError):
+                    exported = False
+    except DeadKernelError:
+        kernel_died = True
+    except RuntimeError as exc:
+        if not records:
+            raise ExecutionError(f"the kernel could not be started: {exc}") from exc
+        kernel_died = True
+    finally:
+        log.close()
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+    record = ExecutionRecord(
+        cells=tuple(records),
+        seconds=round(time.monotonic() - started, 3),
+        skipped_lines=tuple(skipped),
+        timed_out=timed_out,
+        kernel_died=kernel_died,
+    )
+    return ExecutionOutcome(record=record, export_dir=export_dir, exported=exported)
+
+
+def _quiet_poller_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # After a cell times out, nbclient leaves its output poller waiting on a channel
+    # that is closed later; its ``Empty`` is expected, anything else is reported.
+    if isinstance(context.get("exception"), queue.Empty):
+        return
+    loop.default_exception_handler(context)
+
+
+async def _wait_idle(client: NotebookClient, slot: int, seconds: float) -> None:
+    """After an interrupt, give the kernel a moment to come back before the next cell."""
+    probe = nbformat.v4.new_code_cell("pass")
+    saved = client.timeout
+    client.timeout = max(1, int(seconds))
+    try:
+        await client.async_execute_cell(probe, slot, store_history=False)
+    except CellTimeoutError:
+        pass
+    finally:
+        client.timeout = saved
+
+
+def execute(
+    cells: list[SanitizedCell],
+    skipped: list[SkippedLine],
+    sandbox: Sandbox,
+    *,
+    frameworks: tuple[str, ...],
+    export_spec: dict[str, str],
+) -> ExecutionOutcome:
+    """Run ``cells`` in a fresh kernel of ``sandbox`` and export ``export_spec``'s names."""
+    return asyncio.run(_execute(cells, skipped, sandbox, frameworks, export_spec))

@@ -1,0 +1,93 @@
+"""Lab metadata (``assignments/<lab>/lab.yaml``): the contract of one lab.
+
+It lists the names a student defines and of what kind they are (which decides how
+they are exported from the kernel), the discussion cells by tag with the heading of
+their question (used when a student's notebook lost the tag), and the frameworks the
+kernel seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from autograder.course import Course
+from autograder.errors import ConfigError, RubricError, UnknownLabError
+from autograder.rubric import Rubric, load_rubric
+
+NameKind = Literal["array", "keras-model", "history", "class", "object"]
+
+
+class DiscussionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    heading: str = Field(description="the question's heading, to find an answer whose tag was lost")
+    placeholder: str = "YOUR ANSWER HERE"
+
+
+class LabSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str
+    seed_notebook: str = ""
+    frameworks: tuple[str, ...] = ()
+    reference: str = Field(description="module in the course's reference/ folder")
+    profiles: tuple[str, ...] = ("full",)
+    names: dict[str, NameKind]
+    discussions: dict[str, DiscussionSpec] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A lab ready to grade: its contract, its rubric, and its folder."""
+
+    spec: LabSpec
+    rubric: Rubric
+    folder: Path
+    course: Course
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def solution(self) -> Path:
+        return self.folder / "solution.ipynb"
+
+    @property
+    def template(self) -> Path:
+        return self.folder / "template.ipynb"
+
+    @property
+    def examples(self) -> Path:
+        return self.folder / "examples"
+
+    def export_spec(self) -> dict[str, str]:
+        return dict(self.spec.names)
+
+
+def load_lab(lab_id: str, course: Course) -> Lab:
+    """Load and cross-check a lab's metadata and rubric."""
+    folder = course.assignments / lab_id
+    meta = folder / "lab.yaml"
+    if not meta.is_file():
+        known = ", ".join(course.lab_ids()) or "none"
+        raise UnknownLabError(f"unknown lab {lab_id!r}; the labs of this course are: {known}")
+    try:
+        spec = LabSpec.model_validate(yaml.safe_load(meta.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"{meta}: {exc}") from exc
+    rubric = load_rubric(course.rubrics / f"{lab_id}.yaml")
+    if rubric.lab != lab_id:
+        raise RubricError(f"{rubric.path}: the rubric is for lab {rubric.lab!r}, not {lab_id!r}")
+    unknown = sorted(rubric.names() - set(spec.names) - set(spec.discussions))
+    if unknown:
+        raise RubricError(f"{rubric.path}: checks read names the lab does not define: {', '.join(unknown)}")
+    if spec.profiles and "full" not in spec.profiles:
+        raise ConfigError(f"{meta}: every lab needs the 'full' profile")
+    return Lab(spec=spec, rubric=rubric, folder=folder, course=course)

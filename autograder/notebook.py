@@ -1,0 +1,107 @@
+"""Load and validate a submitted notebook.
+
+Stored outputs are dropped on load: a submission is always re-executed, so nothing
+a notebook claims to have printed can reach a score.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+from autograder.errors import InvalidNotebookError
+
+MAX_NOTEBOOK_BYTES = 50 * 1024**2
+"""Larger files are refused: a notebook with its outputs dropped is far smaller."""
+
+
+@dataclass(frozen=True)
+class LoadedNotebook:
+    """A validated notebook (nbformat 4, outputs dropped) and where it came from."""
+
+    path: Path
+    submission: str
+    sha256: str
+    node: NotebookNode
+    notes: tuple[str, ...]
+
+    def code_cells(self) -> list[tuple[int, str]]:
+        return [(i, c.source) for i, c in enumerate(self.node.cells) if c.cell_type == "code"]
+
+
+def submission_id(path: Path) -> str:
+    """A file-system-safe id for a submission, from its file name."""
+    stem = re.sub(r"[^\w.-]+", "_", path.stem, flags=re.UNICODE).strip("._-")
+    return stem or "submission"
+
+
+def load_notebook(path: Path, *, submission: str | None = None) -> LoadedNotebook:
+    """Read, upgrade and validate ``path``; raise InvalidNotebookError with a reason."""
+    sub = submission or submission_id(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidNotebookError(f"cannot read {path}: {exc.strerror}", submission=sub) from exc
+    if not raw.strip():
+        raise InvalidNotebookError("the file is empty: submit the saved .ipynb notebook", submission=sub)
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        raise InvalidNotebookError(
+            f"the file is {len(raw) // 1024**2} MiB; clear the outputs (Kernel > Restart & Clear Output) "
+            "and save again",
+            submission=sub,
+        )
+    try:
+        data: dict[str, Any] = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidNotebookError(
+            f"this is not a Jupyter notebook (not valid JSON: {exc}); submit the .ipynb file saved by Jupyter",
+            submission=sub,
+        ) from exc
+    if not isinstance(data, dict) or ("cells" not in data and "worksheets" not in data):
+        raise InvalidNotebookError("this JSON file has no notebook cells; submit the .ipynb file", submission=sub)
+
+    notes: list[str] = []
+    original = int(data.get("nbformat", 4)) if str(data.get("nbformat", "4")).isdigit() else 4
+    try:
+        node = nbformat.reads(json.dumps(data), as_version=4)
+    except Exception as exc:  # nbformat raises several unrelated types for bad input
+        raise InvalidNotebookError(f"the notebook cannot be read: {exc}", submission=sub) from exc
+    if original < 4:
+        notes.append(f"The notebook was in the old format {original}; it was upgraded to format 4.")
+
+    _drop_outputs(node)
+    try:
+        nbformat.validate(node)
+    except nbformat.ValidationError:
+        # Hand-edited notebooks often miss ids or metadata; normalising fixes most.
+        _, node = nbformat.validator.normalize(node)
+        node = nbformat.from_dict(node)
+        try:
+            nbformat.validate(node)
+        except nbformat.ValidationError as exc:
+            raise InvalidNotebookError(f"the notebook is not valid: {exc.message}", submission=sub) from exc
+        notes.append("The notebook had structural errors that were repaired before grading.")
+
+    language = str(node.metadata.get("kernelspec", {}).get("language", "python") or "python").lower()
+    if language != "python":
+        raise InvalidNotebookError(
+            f"the notebook's kernel is {language!r}; this lab is graded in a Python kernel",
+            submission=sub,
+        )
+    return LoadedNotebook(
+        path=path, submission=sub, sha256=hashlib.sha256(raw).hexdigest(), node=node, notes=tuple(notes)
+    )
+
+
+def _drop_outputs(node: NotebookNode) -> None:
+    for cell in node.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None

@@ -1,0 +1,162 @@
+"""Grade one submission end to end: load, sandbox, execute, export, check, score.
+
+Each stage is its own module; this one only wires them together and turns a
+submission's failure into its recorded result, so one bad notebook never stops a batch.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from autograder.artifacts import ArtifactBundle
+from autograder.checks.context import CheckContext
+from autograder.config import GradeOptions
+from autograder.course import find_course
+from autograder.definitions import extract_definitions
+from autograder.environment import describe
+from autograder.errors import ArtifactError, ConfigError, SubmissionError
+from autograder.executor import execute
+from autograder.labs import Lab, load_lab
+from autograder.notebook import LoadedNotebook, load_notebook, submission_id
+from autograder.result import ExecutionRecord, PartResult, Result, SubmissionStatus
+from autograder.sandbox import Sandbox, SandboxPolicy
+from autograder.sanitize import SanitizedCell, sanitize_cell
+from autograder.scoring import score, zero_parts
+
+
+def _version() -> str:
+    try:
+        return metadata.version("autograder")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _curves(lab: Lab, artifacts: ArtifactBundle) -> dict[str, dict[str, list[float]]]:
+    curves = {}
+    for name, kind in lab.spec.names.items():
+        if kind == "history":
+            try:
+                curves[name] = artifacts.history(name).metrics
+            except ArtifactError:
+                continue
+    return curves
+
+
+def _execution_notes(record: ExecutionRecord) -> list[str]:
+    notes = []
+    failed = [c for c in record.cells if c.status in ("error", "timeout")]
+    if failed:
+        notes.append(
+            f"{len(failed)} cell(s) raised an error or timed out; the rest of the notebook still ran "
+            "and everything it defined was graded."
+        )
+    if record.skipped_lines:
+        notes.append(f"{len(record.skipped_lines)} shell or magic line(s) were not run while grading.")
+    if record.timed_out:
+        notes.append("The notebook hit the total time limit; the cells after it were not run.")
+    if record.kernel_died:
+        notes.append("The kernel died (out of memory, or the code exited); cells after that were not run.")
+    return notes
+
+
+def grade(
+    notebook: Path | str,
+    lab: str | Lab,
+    options: GradeOptions | None = None,
+    *,
+    submission: str | None = None,
+) -> Result:
+    """Grade ``notebook`` for ``lab``; never raises for a bad submission, only for a bad course."""
+    options = options or GradeOptions()
+    path = Path(notebook)
+    lab_obj = lab if isinstance(lab, Lab) else load_lab(lab, find_course())
+    if options.profile not in lab_obj.spec.profiles:
+        raise ConfigError(f"lab {lab_obj.id} has no data profile {options.profile!r}; it has: "
+                          f"{', '.join(lab_obj.spec.profiles)}")
+    started = time.monotonic()
+    sub = submission or submission_id(path)
+    base: dict[str, Any] = {
+        "lab": lab_obj.id,
+        "submission": sub,
+        "source": str(path),
+        "profile": options.profile,
+        "seed": options.seed,
+        "environment": describe(options.device),
+        "grader_version": _version(),
+        "graded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    max_score = lab_obj.rubric.spec.total
+    try:
+        loaded = load_notebook(path, submission=sub)
+    except SubmissionError as exc:
+        parts = zero_parts(lab_obj.rubric, str(exc), public_only=options.public_only)
+        return Result(status=exc.status, message=str(exc), score=0.0, max_score=_max(parts, max_score),
+                      parts=parts, timings={"total": round(time.monotonic() - started, 3)}, **base)
+    return _grade_loaded(loaded, lab_obj, options, base, started)
+
+
+def _max(parts: tuple[PartResult, ...], default: float) -> float:
+    return sum(p.max_score for p in parts if not p.extra_credit) or default
+
+
+def _grade_loaded(
+    loaded: LoadedNotebook, lab: Lab, options: GradeOptions, base: dict[str, Any], started: float
+) -> Result:
+    cells: list[SanitizedCell] = []
+    skipped = []
+    for index, source in loaded.code_cells():
+        cell, lines = sanitize_cell(index, source)
+        cells.append(cell)
+        skipped.extend(lines)
+    policy = SandboxPolicy(limits=options.limits, seed=options.seed, device=options.device)
+    timings: dict[str, float] = {}
+    with Sandbox(policy, keep=options.keep_workdir) as sandbox:
+        try:
+            outcome = execute(cells, skipped, sandbox, frameworks=lab.spec.frameworks, export_spec=lab.export_spec())
+        except SubmissionError as exc:
+            parts = zero_parts(lab.rubric, str(exc), public_only=options.public_only)
+            return Result(status=exc.status, message=str(exc), score=0.0,
+                          max_score=_max(parts, lab.rubric.spec.total), parts=parts, sha256=loaded.sha256,
+                          notes=loaded.notes, **base)
+        timings["execute"] = outcome.record.seconds
+        unavailable = "" if outcome.exported else (
+            "the kernel died before the grader could read your variables"
+            if outcome.record.kernel_died else "the grader could not read your variables after the notebook ran"
+        )
+        artifacts = ArtifactBundle(outcome.export_dir if outcome.exported else None, unavailable=unavailable)
+        t0 = time.monotonic()
+        ctx = CheckContext(
+            lab=lab, profile=options.profile, artifacts=artifacts, notebook=loaded,
+            definitions=extract_definitions(cells), limits=options.limits, cache_dir=options.cache_dir,
+        )
+        parts = score(lab.rubric, ctx, public_only=options.public_only)
+        timings["check"] = round(time.monotonic() - t0, 3)
+        curves = _curves(lab, artifacts)
+    notes = [*loaded.notes, *_execution_notes(outcome.record)]
+    notes += [ctx.answer(tag).note for tag in lab.spec.discussions if ctx.answer(tag).note]
+    status: SubmissionStatus = "graded"
+    if outcome.record.kernel_died:
+        status = "kernel-died"
+    elif outcome.record.timed_out:
+        status = "timeout"
+    timings["total"] = round(time.monotonic() - started, 3)
+    reference = {}
+    if "metrics" in ctx.__dict__:  # only when an accuracy check needed them
+        reference = dict(ctx.metrics.median)
+    return Result(
+        status=status,
+        score=round(sum(p.score for p in parts), 2),
+        max_score=_max(parts, lab.rubric.spec.total),
+        parts=parts,
+        sha256=loaded.sha256,
+        notes=tuple(notes),
+        execution=outcome.record,
+        curves=curves,
+        reference=reference,
+        timings=timings,
+        **base,
+    )

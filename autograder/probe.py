@@ -1,0 +1,74 @@
+"""Run a behaviour probe: a student's class called in a fresh, limited process.
+
+The grading process never imports or calls student code; it writes the inputs,
+starts ``autograder.probe_main`` in a new process under the sandbox's limits, and
+reads back plain ``.npy`` outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.config import ExecutionLimits
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    outputs: dict[str, np.ndarray[Any, Any]]
+    error: str = ""
+
+
+def _limits(limits: ExecutionLimits) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes))
+
+
+def run_probe(
+    definitions: str,
+    task: dict[str, Any],
+    inputs: dict[str, np.ndarray[Any, Any]],
+    *,
+    limits: ExecutionLimits,
+    timeout: float = 120.0,
+) -> ProbeResult:
+    folder = Path(tempfile.mkdtemp(prefix="autograder-probe-"))
+    try:
+        (folder / "definitions.py").write_text(definitions, encoding="utf-8")
+        (folder / "task.json").write_text(json.dumps(task), encoding="utf-8")
+        for key, value in inputs.items():
+            np.save(folder / f"in__{key}.npy", value, allow_pickle=False)
+        try:
+            subprocess.run(
+                [sys.executable, "-I", "-m", "autograder.probe_main", str(folder)],
+                cwd=folder,
+                env={"PATH": "/usr/bin:/bin", "HOME": str(folder), "OMP_NUM_THREADS": "1"},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=timeout,
+                preexec_fn=lambda: _limits(limits),
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return ProbeResult(False, {}, f"it did not finish within {timeout:.0f} seconds")
+        report_file = folder / "report.json"
+        if not report_file.is_file():
+            return ProbeResult(False, {}, "the process running it crashed (memory limit or exit)")
+        report = json.loads(report_file.read_text(encoding="utf-8"))
+        if not report.get("ok"):
+            return ProbeResult(False, {}, str(report.get("error", "it raised an error")))
+        outputs = {p.stem[len("out__"):]: np.load(p, allow_pickle=False) for p in folder.glob("out__*.npy")}
+        return ProbeResult(True, outputs)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

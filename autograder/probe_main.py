@@ -1,0 +1,90 @@
+"""The child side of a behaviour probe: runs a student's class on given inputs.
+
+Run as ``python -I -m autograder.probe_main FOLDER`` in a fresh process under limits.
+FOLDER holds ``definitions.py`` (the student's definitions), ``task.json`` and the
+input arrays; the outputs are written back as ``.npy`` files and ``report.json``.
+This process never sees expected answers: the grader compares outputs itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+Scenario = Callable[[dict[str, Any], dict[str, Any], dict[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+def _cls(namespace: dict[str, Any], task: dict[str, Any]) -> Any:
+    name = task["class"]
+    if not isinstance(namespace.get(name), type):
+        raise LookupError(f"`{name}` is not defined as a class at the top level of a cell")
+    return namespace[name]
+
+
+def _predict(namespace: dict[str, Any], task: dict[str, Any], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Rebuild a trained object from its array attributes and predict."""
+    cls = _cls(namespace, task)
+    obj = cls.__new__(cls)
+    for key, value in inputs.items():
+        if key.startswith("state__"):
+            setattr(obj, key[len("state__"):], value)
+    for key, value in task.get("attributes", {}).items():
+        setattr(obj, key, value)
+    return {"predictions": np.asarray(obj.predict(inputs["X"]))}
+
+
+def _train_steps(
+    namespace: dict[str, Any], task: dict[str, Any], inputs: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Construct, run forward/backward steps, and report outputs before and after."""
+    np.random.seed(int(task.get("seed", 0)))
+    obj = _cls(namespace, task)(**task.get("init", {}))
+    initial = {k: np.array(v) for k, v in vars(obj).items() if isinstance(v, np.ndarray)}
+    x, y = inputs["X"], inputs["Y"]
+    before = np.asarray(obj.forward(x), dtype=float)
+    for _ in range(int(task.get("steps", 1))):
+        obj.forward(x)
+        obj.backward(x, y)
+    after = np.asarray(obj.forward(x), dtype=float)
+    predictions = np.asarray(obj.predict(x))
+    out = {"before": before, "after": after, "predictions": predictions}
+    out.update({f"initial__{k}": v for k, v in initial.items()})
+    return out
+
+
+SCENARIOS: dict[str, Scenario] = {"predict": _predict, "train-steps": _train_steps}
+
+
+def main(folder: Path) -> int:
+    task = json.loads((folder / "task.json").read_text(encoding="utf-8"))
+    inputs = {p.stem: np.load(p, allow_pickle=False) for p in folder.glob("in__*.npy")}
+    inputs = {k[len("in__"):]: v for k, v in inputs.items()}
+    report: dict[str, Any] = {"ok": False}
+    try:
+        namespace: dict[str, Any] = {"__name__": "__student__"}
+        source = (folder / "definitions.py").read_text(encoding="utf-8")
+        exec(compile(source, "definitions.py", "exec"), namespace)
+        outputs = SCENARIOS[task["scenario"]](namespace, task, inputs)
+        for key, value in outputs.items():
+            if value.dtype == object:
+                raise TypeError(f"{key} is not a numeric array")
+            np.save(folder / f"out__{key}.npy", value, allow_pickle=False)
+        report = {"ok": True}
+    except BaseException as exc:  # report whatever the student's code raised, even SystemExit
+        report = {
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}"[:1000],
+            "traceback": "".join(traceback.format_exception(exc))[-3000:],
+        }
+    (folder / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))

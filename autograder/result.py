@@ -1,0 +1,158 @@
+"""The result of grading one submission: one JSON document with a versioned schema.
+
+These models are the contract between grading and everything after it (reports,
+gradebooks, later regrades): a report is a pure function of a :class:`Result`, so
+results are pydantic models that round-trip through ``result.json`` unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autograder.errors import SubmissionStatus
+
+SCHEMA_VERSION = "1.0"
+
+__all__ = ["SCHEMA_VERSION", "CheckResult", "PartResult", "Result", "SubmissionStatus"]
+
+CheckStatus = Literal["passed", "failed", "error"]
+"""``error``: the check could not run (missing name, unloadable model); scores zero."""
+
+
+CellStatus = Literal["ok", "error", "timeout", "not-run"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckResult(_Model):
+    """One check of a part: what was expected, what was found, and the points."""
+
+    name: str = Field(description="the rubric's id of this check, unique in the lab")
+    check: str = Field(description="the registered check type, e.g. 'params'")
+    status: CheckStatus
+    points: float
+    max_points: float
+    message: str = Field(description="what a student reads: what passed or what to fix")
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    hidden: bool = False
+    needs_review: bool = False
+
+
+class PartResult(_Model):
+    """A rubric part (an exercise) and its checks."""
+
+    id: str
+    title: str
+    score: float
+    max_score: float
+    checks: tuple[CheckResult, ...]
+    extra_credit: bool = False
+
+    @property
+    def needs_review(self) -> bool:
+        return any(c.needs_review for c in self.checks)
+
+
+class SkippedLine(_Model):
+    """A shell or magic line that cannot work while grading, and was not run."""
+
+    cell: int
+    line: int
+    text: str
+    reason: str
+
+
+class CellRecord(_Model):
+    """How one code cell of the submission ran."""
+
+    index: int = Field(description="position of the cell in the submitted notebook")
+    status: CellStatus
+    seconds: float
+    error: str = Field(default="", description="exception name and message, if it raised")
+    stderr: str = Field(default="", description="what the cell wrote on stderr (recorded, never scored)")
+
+
+class ExecutionRecord(_Model):
+    """How the notebook ran in its kernel."""
+
+    cells: tuple[CellRecord, ...]
+    seconds: float
+    skipped_lines: tuple[SkippedLine, ...] = ()
+    timed_out: bool = False
+    kernel_died: bool = False
+
+
+class Environment(_Model):
+    """Where the grading ran, so two results can be compared honestly."""
+
+    python: str
+    packages: dict[str, str]
+    platform: str
+    cpu: str
+    device: str
+    gpus: tuple[str, ...] = ()
+
+
+class Result(_Model):
+    """Everything known about one graded submission."""
+
+    schema_version: str = SCHEMA_VERSION
+    lab: str
+    submission: str
+    source: str = Field(description="path of the submitted file")
+    sha256: str = ""
+    status: SubmissionStatus
+    message: str = ""
+    score: float
+    max_score: float
+    parts: tuple[PartResult, ...]
+    notes: tuple[str, ...] = ()
+    execution: ExecutionRecord | None = None
+    curves: dict[str, dict[str, list[float]]] = Field(
+        default_factory=dict, description="the student's training histories, for the learning curves"
+    )
+    reference: dict[str, float] = Field(default_factory=dict)
+    profile: str = "full"
+    seed: int = 0
+    environment: Environment | None = None
+    timings: dict[str, float] = Field(default_factory=dict)
+    grader_version: str = ""
+    graded_at: str = ""
+
+    @property
+    def needs_review(self) -> bool:
+        return any(p.needs_review for p in self.parts)
+
+    def public(self) -> Result:
+        """The result without hidden checks' evidence, for what a student may see."""
+        parts = tuple(
+            p.model_copy(
+                update={"checks": tuple(c.model_copy(update={"evidence": {}}) if c.hidden else c for c in p.checks)}
+            )
+            for p in self.parts
+        )
+        return self.model_copy(update={"parts": parts, "reference": {}})
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    def write(self, path: Path) -> None:
+        """Write atomically: a crash never leaves a half-written result behind."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".result-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(self.to_json())
+        os.replace(tmp, path)
+
+    @classmethod
+    def read(cls, path: Path) -> Result:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls.model_validate(data)

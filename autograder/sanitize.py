@@ -1,0 +1,70 @@
+"""Skip the shell and magic lines that cannot work while grading.
+
+Course notebooks carry habits from Colab: ``!pip install``, ``%tensorboard``,
+``!jupyter nbconvert``. In the sandbox they would fail, hang or reach the network,
+so they are replaced by ``pass`` (indentation kept, so blocks stay valid) and
+recorded, and the report tells the student which lines were not run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from autograder.result import SkippedLine
+
+_PACKAGE_MAGICS = {"pip", "conda", "mamba", "micromamba", "uv"}
+_SHELL_CELL_MAGICS = {"bash", "sh", "script", "system", "sx", "perl", "ruby"}
+
+_MAGIC = re.compile(
+    r"^(?P<indent>\s*)(?:(?P<assign>[\w.\[\]'\" ,]+=\s*))?(?P<sigil>!!?|%%?)(?P<name>[\w.-]*)(?P<rest>.*)$"
+)
+
+
+@dataclass(frozen=True)
+class SanitizedCell:
+    index: int
+    source: str
+
+
+def _reason(sigil: str, name: str, rest: str) -> str | None:
+    """Why a line must be skipped, or None to keep it."""
+    if sigil.startswith("!"):
+        command = (name + rest).strip().split()
+        tool = command[0] if command else "shell"
+        if tool in {"pip", "pip3", "conda", "apt", "apt-get"} or "pip install" in rest:
+            return "package installs do not run while grading; the grader provides the packages"
+        return f"shell commands (`!{tool}`) do not run while grading"
+    if name in _PACKAGE_MAGICS:
+        return "package installs do not run while grading; the grader provides the packages"
+    if name == "tensorboard" or (name == "load_ext" and "tensorboard" in rest):
+        return "TensorBoard needs a server and a browser; it does not run while grading"
+    if name == "load_ext" and "autoreload" in rest:
+        return None
+    if name in {"run", "load", "load_ext", "sx", "system", "bash", "sh", "script"}:
+        return f"%{name} reaches outside the notebook; it does not run while grading"
+    return None
+
+
+def sanitize_cell(index: int, source: str) -> tuple[SanitizedCell, list[SkippedLine]]:
+    """Return the cell with unrunnable lines replaced, and what was skipped."""
+    lines = source.split("\n")
+    skipped: list[SkippedLine] = []
+    first = lines[0].lstrip() if lines else ""
+    if first.startswith("%%"):
+        name = first[2:].split()[0] if len(first) > 2 else ""
+        if name in _SHELL_CELL_MAGICS:
+            reason = f"%%{name} cells run shell code; they do not run while grading"
+            skipped.append(SkippedLine(cell=index, line=1, text=first, reason=reason))
+            return SanitizedCell(index, "pass"), skipped
+    out: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        match = _MAGIC.match(line)
+        if match and not (number == 1 and first.startswith("%%")):
+            why = _reason(match["sigil"], match["name"], match["rest"])
+            if why is not None:
+                skipped.append(SkippedLine(cell=index, line=number, text=line.strip(), reason=why))
+                out.append(f"{match['indent']}pass  # skipped by the autograder: {match['sigil']}{match['name']}")
+                continue
+        out.append(line)
+    return SanitizedCell(index, "\n".join(out)), skipped
