@@ -7,8 +7,10 @@ classes), histories as JSON; file names are the grader's own, never the manifest
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -74,9 +76,9 @@ class ArtifactBundle:
             raise ArtifactError(f"`{name}` could not be exported from your notebook")
         if entry.status == "missing":
             hint = "did you rename it, or did the cell that defines it fail?"
-            if entry.candidates:
-                names = ", ".join(f"`{c}`" for c in entry.candidates.split(","))
-                hint = f"did you rename it? Your notebook defines {names}."
+            candidates = _likely_renames(name, entry)
+            if candidates:
+                hint += " Your notebook defines " + ", ".join(f"`{c}`" for c in candidates) + "."
             raise ArtifactError(f"`{name}` is not defined: {hint}")
         if entry.status == "wrong-type":
             raise ArtifactError(f"`{name}` has the wrong type ({entry.type}): {entry.message}")
@@ -125,6 +127,7 @@ class ArtifactBundle:
     def keras_model(self, name: str) -> Any:
         if name not in self._cache:
             path = self._path(name, ".keras")
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the grader's log is for grading, not TF
             import keras
 
             try:
@@ -139,6 +142,15 @@ class ArtifactBundle:
 
     def type_name(self, name: str) -> str:
         return self.entry(name).type
+
+
+def _likely_renames(name: str, entry: ManifestEntry) -> list[str]:
+    """Names of the same kind that may be ``name`` renamed. Arrays are everywhere in a
+    notebook, so only similar names are suggested for them; models and classes are few."""
+    found = [c for c in entry.candidates.split(",") if _SAFE_NAME.match(c)]
+    if entry.kind == "array":
+        return difflib.get_close_matches(name, found, n=3, cutoff=0.6)
+    return found[:3]
 
 
 def _first_line(exc: BaseException) -> str:

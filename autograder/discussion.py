@@ -24,6 +24,8 @@ class DiscussionAnswer:
     found_by: Literal["tag", "heading", "none"]
     cells: tuple[int, ...]
     note: str = ""
+    question: str = ""
+    """The text of the question's cell, to recognise an answer that only copies it."""
 
 
 def _normalise(text: str) -> str:
@@ -34,8 +36,17 @@ def _heading_lines(source: str) -> list[str]:
     return [line.lstrip("#").strip() for line in source.splitlines() if line.lstrip().startswith("#")]
 
 
+def _question(cells: list[NotebookNode], wanted: str) -> tuple[int, str] | None:
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "markdown" and any(wanted in _normalise(h) for h in _heading_lines(cell.source)):
+            return i, cell.source
+    return None
+
+
 def find_answer(node: NotebookNode, tag: str, spec: DiscussionSpec) -> DiscussionAnswer:
     cells = node.cells
+    wanted = _normalise(spec.heading)
+    question = _question(cells, wanted)
     tagged = [
         i for i, c in enumerate(cells)
         if c.cell_type == "markdown" and tag in c.get("metadata", {}).get("tags", [])
@@ -43,25 +54,28 @@ def find_answer(node: NotebookNode, tag: str, spec: DiscussionSpec) -> Discussio
     if tagged:
         text = "\n\n".join(_SOLUTION_MARKERS.sub("", cells[i].source).strip() for i in tagged)
         note = f"The tag `{tag}` is on {len(tagged)} cells; their texts were read together." if len(tagged) > 1 else ""
-        return DiscussionAnswer(tag, text, "tag", tuple(tagged), note)
+        return DiscussionAnswer(tag, text, "tag", tuple(tagged), note, question[1] if question else "")
 
-    wanted = _normalise(spec.heading)
-    for i, cell in enumerate(cells):
-        if cell.cell_type != "markdown" or not any(wanted in _normalise(h) for h in _heading_lines(cell.source)):
-            continue
-        # The answer: the rest of the heading cell, then the Markdown cells up to the next code cell or heading.
-        parts = ["\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("#"))]
-        used = [i]
+    if question is not None:
+        i, cell = question[0], cells[question[0]]
+        # The answer: the Markdown cells after the question, up to the next code cell or heading;
+        # failing those, what follows the heading line in the question's own cell.
+        parts: list[str] = []
+        used: list[int] = []
         for j in range(i + 1, len(cells)):
             nxt = cells[j]
             if nxt.cell_type != "markdown" or nxt.source.lstrip().startswith("#"):
                 break
             parts.append(nxt.source)
             used.append(j)
+        if not parts:
+            parts = ["\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("#"))]
+            used = [i]
         text = _SOLUTION_MARKERS.sub("", "\n\n".join(parts)).strip()
         note = (
             f"The answer cell has lost its tag `{tag}`; the text under the heading “{spec.heading}” was graded. "
             "Keep the answer in the tagged cell of the template."
         )
-        return DiscussionAnswer(tag, text, "heading", tuple(used), note)
+        # When the answer shares the question's cell, the two cannot be told apart for copy detection.
+        return DiscussionAnswer(tag, text, "heading", tuple(used), note, "" if used == [i] else cell.source)
     return DiscussionAnswer(tag, "", "none", ())

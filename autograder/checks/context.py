@@ -101,7 +101,9 @@ class CheckContext:
         if kind == "keras-model":
             model = self.artifacts.keras_model(name)
             try:
-                out = np.asarray(model.predict(x, batch_size=256, verbose=0))
+                # Calling the model directly: predict() builds a new tf.function per model.
+                batches = [np.asarray(model(x[i : i + 1024], training=False)) for i in range(0, len(x), 1024)]
+                out = np.concatenate(batches) if batches else np.empty((0,))
             except Exception as exc:  # a wrong input shape is the usual cause
                 raise ArtifactError(
                     f"`{name}` cannot be run on the test data of shape {x.shape}: {str(exc).splitlines()[0][:200]}"

@@ -22,6 +22,17 @@ class Concept(BaseModel):
     any: list[str]
 
 
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def _copied_share(answer: str, question: str) -> float:
+    """How much of the answer's word trigrams also appear in the question."""
+    mine = _trigrams(answer)
+    return len(mine & _trigrams(question)) / len(mine) if mine and question else 0.0
+
+
 @register("discussion")
 def discussion(
     ctx: CheckContext,
@@ -51,6 +62,8 @@ def discussion(
     if words > max_words:
         return Outcome.failed(f"The answer has {words} words; keep it under {max_words}.",
                               expected=f"<= {max_words} words", found=words, **notes)
+    if _copied_share(text, answer.question) > 0.6:
+        return Outcome.failed("The answer repeats the question: write your own explanation.", **notes)
     covered = [c for c in concepts if any(re.search(p, text, re.IGNORECASE) for p in c.any)]
     missed = [c for c in concepts if c not in covered]
     fraction = len(covered) / len(concepts) if concepts else 1.0
