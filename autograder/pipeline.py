@@ -16,7 +16,6 @@ from autograder.artifacts import ArtifactBundle
 from autograder.checks.context import CheckContext
 from autograder.config import GradeOptions
 from autograder.course import find_course
-from autograder.definitions import extract_definitions
 from autograder.environment import describe
 from autograder.errors import ArtifactError, ConfigError, SubmissionError
 from autograder.executor import execute
@@ -131,7 +130,7 @@ def _grade_loaded(
         t0 = time.monotonic()
         ctx = CheckContext(
             lab=lab, profile=options.profile, artifacts=artifacts, notebook=loaded,
-            definitions=extract_definitions(cells), limits=options.limits, cache_dir=options.cache_dir,
+            cells=cells, limits=options.limits, cache_dir=options.cache_dir,
         )
         parts = score(lab.rubric, ctx, public_only=options.public_only)
         timings["check"] = round(time.monotonic() - t0, 3)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder import probe_main
 from autograder.config import ExecutionLimits
 
 
@@ -50,7 +51,9 @@ def run_probe(
             np.save(folder / f"in__{key}.npy", value, allow_pickle=False)
         try:
             subprocess.run(
-                [sys.executable, "-I", "-m", "autograder.probe_main", str(folder)],
+                # By path, not ``-m``: importing the autograder package would import the
+                # grading stack (seconds) into a process that needs only NumPy.
+                [sys.executable, "-I", str(Path(probe_main.__file__)), str(folder)],
                 cwd=folder,
                 env={"PATH": "/usr/bin:/bin", "HOME": str(folder), "OMP_NUM_THREADS": "1"},
                 stdin=subprocess.DEVNULL,

@@ -1,6 +1,7 @@
 """The child side of a behaviour probe: runs a student's class on given inputs.
 
-Run as ``python -I -m autograder.probe_main FOLDER`` in a fresh process under limits.
+Run as ``python -I path/to/probe_main.py FOLDER`` in a fresh process under limits; it
+imports nothing but NumPy and the standard library.
 FOLDER holds ``definitions.py`` (the student's definitions), ``task.json`` and the
 input arrays; the outputs are written back as ``.npy`` files and ``report.json``.
 This process never sees expected answers: the grader compares outputs itself.

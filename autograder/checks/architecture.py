@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from itertools import zip_longest
 from typing import Any
 
@@ -15,8 +16,29 @@ def _pair(value: Any) -> str:
     return str(value)
 
 
-def describe_layer(layer: Any) -> dict[str, Any]:
-    """A layer's type and hyper-parameters in a form a student recognises."""
+_ACTIVATION_LAYERS = {"Activation": None, "ReLU": "relu", "Softmax": "softmax"}
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """A layer as a student recognises it: type, hyper-parameters, activation, shape, parameters."""
+
+    kind: str
+    details: tuple[str, ...]
+    activation: str | None
+    output: str
+    params: int
+
+    @property
+    def label(self) -> str:
+        parts = (*self.details, self.activation) if self.activation else self.details
+        return f"{self.kind}({', '.join(parts)})" if parts else self.kind
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"layer": self.label, "output": self.output, "params": self.params}
+
+
+def describe_layer(layer: Any) -> LayerRow:
     config = layer.get_config()
     kind = type(layer).__name__
     details: list[str] = []
@@ -27,28 +49,41 @@ def describe_layer(layer: Any) -> dict[str, Any]:
         details.append(_pair(config["kernel_size"]))
     if "pool_size" in config:
         details.append(_pair(config["pool_size"]))
-    if "strides" in config and _pair(config["strides"]) not in ("1x1", "1"):
+    if "strides" in config and _pair(config["strides"]) not in ("1x1", "1", _pair(config.get("pool_size"))):
         details.append(f"stride {_pair(config['strides'])}")
     if "padding" in config and kind != "Dense":
         details.append(str(config["padding"]))
     if "rate" in config:
         details.append(f"{config['rate']:g}")
     activation = config.get("activation")
-    if activation not in (None, "linear"):
-        details.append(str(activation))
+    if kind in _ACTIVATION_LAYERS:
+        activation = _ACTIVATION_LAYERS[kind] or activation
     try:
         shape = tuple(layer.output.shape)
     except (AttributeError, ValueError):
         shape = ()
-    return {
-        "layer": f"{kind}({', '.join(details)})" if details else kind,
-        "output": str(tuple("None" if d is None else d for d in shape)).replace("'", ""),
-        "params": int(layer.count_params()),
-    }
+    return LayerRow(
+        kind=kind,
+        details=tuple(details),
+        activation=None if activation in (None, "linear") else str(activation),
+        output=str(tuple("None" if d is None else d for d in shape)).replace("'", ""),
+        params=int(layer.count_params()),
+    )
 
 
 def _layers(model: Any) -> list[dict[str, Any]]:
-    return [describe_layer(layer) for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    """The model's layers; a separate activation layer is folded into the layer before it,
+    since ``Dense(64)`` + ``Activation('relu')`` is the same network as ``Dense(64, 'relu')``."""
+    rows: list[LayerRow] = []
+    for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":
+            continue
+        row = describe_layer(layer)
+        if row.kind in _ACTIVATION_LAYERS and rows and rows[-1].activation is None and row.activation:
+            rows[-1] = replace(rows[-1], activation=row.activation, output=row.output)
+            continue
+        rows.append(row)
+    return [r.as_dict() for r in rows]
 
 
 @register("architecture")

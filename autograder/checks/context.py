@@ -14,12 +14,14 @@ import numpy as np
 
 from autograder.artifacts import ArtifactBundle
 from autograder.config import ExecutionLimits
+from autograder.definitions import extract_definitions
 from autograder.discussion import DiscussionAnswer, find_answer
 from autograder.errors import ArtifactError, ConfigError
 from autograder.labs import Lab
 from autograder.notebook import LoadedNotebook
 from autograder.probe import ProbeResult, run_probe
 from autograder.reference import ReferenceMetrics, load_reference_module, reference_metrics
+from autograder.sanitize import SanitizedCell
 
 
 class CheckContext:
@@ -32,7 +34,7 @@ class CheckContext:
         profile: str,
         artifacts: ArtifactBundle,
         notebook: LoadedNotebook,
-        definitions: str,
+        cells: list[SanitizedCell],
         limits: ExecutionLimits,
         cache_dir: Path | None,
     ) -> None:
@@ -40,7 +42,7 @@ class CheckContext:
         self.profile = profile
         self.artifacts = artifacts
         self.notebook = notebook
-        self.definitions = definitions
+        self.cells = cells
         self.limits = limits
         self.cache_dir = cache_dir
         self._probes: dict[str, ProbeResult] = {}
@@ -92,7 +94,8 @@ class CheckContext:
         """Run a behaviour probe once per distinct task (checks sharing one reuse it)."""
         key = json.dumps(task, sort_keys=True)
         if key not in self._probes:
-            self._probes[key] = run_probe(self.definitions, task, inputs, limits=self.limits)
+            definitions = extract_definitions(self.cells, wanted=[task["class"]])
+            self._probes[key] = run_probe(definitions, task, inputs, limits=self.limits)
         return self._probes[key]
 
     def predict(self, name: str, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
