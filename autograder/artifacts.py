@@ -96,17 +96,23 @@ class ArtifactBundle:
 
     def array(self, name: str) -> np.ndarray[Any, Any]:
         if name not in self._cache:
+            path = self._path(name, ".npy")
             try:
-                self._cache[name] = np.load(self._path(name, ".npy"), allow_pickle=False)
-            except ValueError as exc:
+                # read_array, not np.load: np.load would also open a zip archive posing as .npy.
+                with path.open("rb") as handle:
+                    self._cache[name] = np.lib.format.read_array(handle, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as exc:
                 raise ArtifactError(f"`{name}` is not a numeric array: {exc}") from exc
         value: np.ndarray[Any, Any] = self._cache[name]
         return value
 
     def object_state(self, name: str) -> dict[str, np.ndarray[Any, Any]]:
         """The NumPy array attributes of an exported object (e.g. a from-scratch model)."""
-        with np.load(self._path(name, ".npz"), allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+        try:
+            with np.load(self._path(name, ".npz"), allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except (ValueError, OSError, EOFError) as exc:
+            raise ArtifactError(f"the attributes of `{name}` cannot be read as numeric arrays: {exc}") from exc
 
     def history(self, name: str) -> HistoryData:
         if name not in self._cache:

@@ -48,10 +48,15 @@ def _binds(node: ast.stmt) -> set[str]:
 
 
 def _statements(cells: Iterable[SanitizedCell]) -> list[_Statement]:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    transformer = TransformerManager()
     found = []
     for cell in cells:
         try:
-            tree = ast.parse(cell.source)
+            # Magics the sanitizer kept (``%matplotlib inline``) become plain calls, which are
+            # dropped below, instead of making the whole cell, and its definitions, unparseable.
+            tree = ast.parse(transformer.transform_cell(cell.source))
         except (SyntaxError, ValueError):
             continue  # that cell's error is reported by execution; its definitions are lost
         for node in tree.body:

@@ -88,6 +88,11 @@ def load_lab(lab_id: str, course: Course) -> Lab:
     unknown = sorted(rubric.names() - set(spec.names) - set(spec.discussions))
     if unknown:
         raise RubricError(f"{rubric.path}: checks read names the lab does not define: {', '.join(unknown)}")
+    tags = {str(c.spec.args["tag"]) for c in rubric.checks if "tag" in c.spec.args}
+    unknown_tags = sorted(tags - set(spec.discussions))
+    if unknown_tags:
+        raise RubricError(f"{rubric.path}: discussion checks name tags the lab does not define: "
+                          f"{', '.join(unknown_tags)} (add them under `discussions:` in {meta})")
     if spec.profiles and "full" not in spec.profiles:
         raise ConfigError(f"{meta}: every lab needs the 'full' profile")
     return Lab(spec=spec, rubric=rubric, folder=folder, course=course)

@@ -68,6 +68,14 @@ def load_notebook(path: Path, *, submission: str | None = None) -> LoadedNoteboo
         raise InvalidNotebookError("this JSON file has no notebook cells; submit the .ipynb file", submission=sub)
 
     notes: list[str] = []
+    cells = data.get("cells")
+    if isinstance(cells, list) and any(isinstance(c, dict) and "id" not in c for c in cells):
+        # Hand-built notebooks often lack cell ids; give stable ones rather than let
+        # nbformat invent random ones (and warn that this will become an error).
+        for i, cell in enumerate(cells):
+            if isinstance(cell, dict):
+                cell.setdefault("id", f"cell-{i}")
+        notes.append("Some cells had no id; ids were added before grading.")
     original = int(data.get("nbformat", 4)) if str(data.get("nbformat", "4")).isdigit() else 4
     try:
         node = nbformat.reads(json.dumps(data), as_version=4)
@@ -92,7 +100,8 @@ def load_notebook(path: Path, *, submission: str | None = None) -> LoadedNoteboo
     language = str(node.metadata.get("kernelspec", {}).get("language", "python") or "python").lower()
     if language != "python":
         raise InvalidNotebookError(
-            f"the notebook's kernel is {language!r}; this lab is graded in a Python kernel",
+            f"the notebook's kernel is {language!r}, but this lab is graded in Python: switch the kernel to "
+            "Python 3 (Kernel > Change kernel), run all cells, save, and submit again",
             submission=sub,
         )
     return LoadedNotebook(

@@ -7,9 +7,12 @@ reads back plain ``.npy`` outputs.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,22 +52,27 @@ def run_probe(
         (folder / "task.json").write_text(json.dumps(task), encoding="utf-8")
         for key, value in inputs.items():
             np.save(folder / f"in__{key}.npy", value, allow_pickle=False)
+        # Its own session, so that on a timeout whatever the student's code started dies too.
+        process = subprocess.Popen(
+            # By path, not ``-m``: importing the autograder package would import the
+            # grading stack into a process that needs only NumPy.
+            [sys.executable, "-I", str(Path(probe_main.__file__)), str(folder)],
+            cwd=folder,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(folder), "OMP_NUM_THREADS": "1"},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=lambda: _limits(limits),
+            start_new_session=True,
+        )
         try:
-            subprocess.run(
-                # By path, not ``-m``: importing the autograder package would import the
-                # grading stack (seconds) into a process that needs only NumPy.
-                [sys.executable, "-I", str(Path(probe_main.__file__)), str(folder)],
-                cwd=folder,
-                env={"PATH": "/usr/bin:/bin", "HOME": str(folder), "OMP_NUM_THREADS": "1"},
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=timeout,
-                preexec_fn=lambda: _limits(limits),
-                check=False,
-            )
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            return ProbeResult(False, {}, f"it did not finish within {timeout:.0f} seconds")
+            return ProbeResult(False, {}, f"it did not finish within {timeout:g} seconds")
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
         report_file = folder / "report.json"
         if not report_file.is_file():
             return ProbeResult(False, {}, "the process running it crashed (memory limit or exit)")

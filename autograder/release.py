@@ -58,6 +58,12 @@ def make_template(solution: NotebookNode, *, placeholder: str = "YOUR ANSWER HER
             cell.execution_count = None
         elif cell.cell_type == "markdown":
             cell.source = _strip(cell.source, _MD_BEGIN, _MD_END, [placeholder], where)
+        if "BEGIN SOLUTION" in cell.source or "END SOLUTION" in cell.source:
+            # A misspelt marker would copy the solution into the students' template.
+            raise ConfigError(
+                f"{where}: a solution marker is not on a line of its own in the expected form "
+                "(`### BEGIN SOLUTION` in code, `<!-- BEGIN SOLUTION -->` in Markdown)"
+            )
     return template
 
 

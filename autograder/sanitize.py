@@ -46,6 +46,23 @@ def _reason(sigil: str, name: str, rest: str) -> str | None:
     return None
 
 
+def _logical_lines(source: str) -> list[tuple[int, int]]:
+    """(first, last) physical line numbers, from 1, of each logical line, as IPython sees
+    them: a line inside brackets or after a backslash is not the start of a command."""
+    from IPython.core.inputtransformer2 import make_tokens_by_line
+
+    spans: list[tuple[int, int]] = []
+    try:
+        token_lines = make_tokens_by_line(source.splitlines(keepends=True))
+    except Exception:  # unparseable input: every physical line on its own
+        return [(n, n) for n in range(1, source.count("\n") + 2)]
+    for tokens in token_lines:
+        real = [t for t in tokens if t.string.strip()]
+        if real:
+            spans.append((real[0].start[0], max(real[-1].end[0], tokens[-1].start[0])))
+    return spans
+
+
 def sanitize_cell(index: int, source: str) -> tuple[SanitizedCell, list[SkippedLine]]:
     """Return the cell with unrunnable lines replaced, and what was skipped."""
     lines = source.split("\n")
@@ -57,14 +74,19 @@ def sanitize_cell(index: int, source: str) -> tuple[SanitizedCell, list[SkippedL
             reason = f"%%{name} cells run shell code; they do not run while grading"
             skipped.append(SkippedLine(cell=index, line=1, text=first, reason=reason))
             return SanitizedCell(index, "pass"), skipped
-    out: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        match = _MAGIC.match(line)
-        if match and not (number == 1 and first.startswith("%%")):
-            why = _reason(match["sigil"], match["name"], match["rest"])
-            if why is not None:
-                skipped.append(SkippedLine(cell=index, line=number, text=line.strip(), reason=why))
-                out.append(f"{match['indent']}pass  # skipped by the autograder: {match['sigil']}{match['name']}")
-                continue
-        out.append(line)
+    if "!" not in source and "%" not in source:
+        return SanitizedCell(index, source), skipped
+    out = list(lines)
+    for start, end in _logical_lines(source):
+        if (start == 1 and first.startswith("%%")) or start > len(lines):
+            continue
+        match = _MAGIC.match(lines[start - 1])
+        why = _reason(match["sigil"], match["name"], match["rest"]) if match else None
+        if match is None or why is None:
+            continue
+        text = "\n".join(lines[start - 1 : end]).strip()
+        skipped.append(SkippedLine(cell=index, line=start, text=text, reason=why))
+        out[start - 1] = f"{match['indent']}pass  # skipped by the autograder: {match['sigil']}{match['name']}"
+        for continued in range(start, min(end, len(lines))):
+            out[continued] = ""  # the command's continuation lines go with it
     return SanitizedCell(index, "\n".join(out)), skipped

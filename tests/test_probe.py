@@ -1,0 +1,192 @@
+"""Behaviour probes: a student's class run in a real, fresh, limited process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.config import ExecutionLimits
+from autograder.probe import run_probe
+
+LIMITS = ExecutionLimits()
+
+LINEAR = """
+import os
+import numpy as np
+
+class Linear:
+    def __init__(self, n_inputs, n_outputs, learning_rate=0.1):
+        self.W = np.random.randn(n_inputs, n_outputs) * 0.1
+        self.b = np.zeros(n_outputs)
+        self.learning_rate = learning_rate
+
+    def forward(self, X):
+        return X @ self.W + self.b
+
+    def backward(self, X, Y):
+        grad = 2 * (self.forward(X) - Y) / len(X)
+        self.W -= self.learning_rate * X.T @ grad
+        self.b -= self.learning_rate * grad.sum(axis=0)
+
+    def predict(self, X):
+        return self.forward(X).argmax(axis=1)
+"""
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 4))
+    y = np.eye(3)[rng.integers(0, 3, size=8)]
+    return x, y
+
+
+def _train_task(cls: str = "Linear", **extra: object) -> dict[str, object]:
+    return {
+        "scenario": "train-steps",
+        "class": cls,
+        "init": {"n_inputs": 4, "n_outputs": 3},
+        "steps": 5,
+        "seed": 7,
+        **extra,
+    }
+
+
+def test_train_steps_runs_the_class_and_returns_its_outputs() -> None:
+    x, y = _data()
+    result = run_probe(LINEAR, _train_task(), {"X": x, "Y": y}, limits=LIMITS)
+    assert result.error == ""
+    assert result.ok
+    out = result.outputs
+    assert set(out) == {"before", "after", "predictions", "initial__W", "initial__b"}
+    assert out["before"].shape == out["after"].shape == (8, 3)
+    assert out["predictions"].shape == (8,)
+    # The seed is the task's, so the initial weights are reproducible here.
+    np.random.seed(7)
+    np.testing.assert_array_equal(out["initial__W"], np.random.randn(4, 3) * 0.1)
+    np.testing.assert_array_equal(out["initial__b"], np.zeros(3))
+    assert np.mean((out["after"] - y) ** 2) < np.mean((out["before"] - y) ** 2)
+    np.testing.assert_array_equal(out["predictions"], out["after"].argmax(axis=1))
+
+
+def test_predict_rebuilds_the_object_from_its_arrays() -> None:
+    x, _ = _data()
+    w = np.arange(12, dtype=float).reshape(4, 3) * np.array([1.0, -1.0, 0.5])
+    b = np.array([0.0, 1.0, -1.0])
+    task = {"scenario": "predict", "class": "Linear", "attributes": {"learning_rate": 0.1}}
+    result = run_probe(LINEAR, task, {"X": x, "state__W": w, "state__b": b}, limits=LIMITS)
+    assert result.ok, result.error
+    assert set(result.outputs) == {"predictions"}
+    np.testing.assert_array_equal(result.outputs["predictions"], (x @ w + b).argmax(axis=1))
+
+
+def test_a_class_that_is_not_defined_is_reported() -> None:
+    x, y = _data()
+    result = run_probe(LINEAR, _train_task("MLP"), {"X": x, "Y": y}, limits=LIMITS)
+    assert not result.ok
+    assert "`MLP` is not defined as a class" in result.error
+    assert result.outputs == {}
+
+
+def test_an_error_in_init_is_reported_with_its_text() -> None:
+    source = "class Linear:\n    def __init__(self, **kwargs):\n        raise ValueError('n_hidden is missing')\n"
+    x, y = _data()
+    result = run_probe(source, _train_task(), {"X": x, "Y": y}, limits=LIMITS)
+    assert not result.ok
+    assert result.error == "ValueError: n_hidden is missing"
+    assert result.outputs == {}
+
+
+def test_system_exit_while_defining_is_reported() -> None:
+    x, y = _data()
+    result = run_probe("raise SystemExit(3)\n" + LINEAR, _train_task(), {"X": x, "Y": y}, limits=LIMITS)
+    assert not result.ok
+    assert result.error == "SystemExit: 3"
+
+
+def test_a_process_that_dies_without_a_report_is_reported() -> None:
+    x, y = _data()
+    result = run_probe("import os\nos._exit(0)\n", _train_task(), {"X": x, "Y": y}, limits=LIMITS)
+    assert not result.ok
+    assert "crashed" in result.error
+
+
+def test_an_endless_forward_is_stopped_at_the_timeout() -> None:
+    source = LINEAR.replace("return X @ self.W + self.b", "while True:\n            pass")
+    x, y = _data()
+    start = time.monotonic()
+    result = run_probe(source, _train_task(), {"X": x, "Y": y}, limits=LIMITS, timeout=2)
+    assert time.monotonic() - start < 10
+    assert not result.ok
+    assert result.error == "it did not finish within 2 seconds"
+
+
+def test_a_memory_bomb_hits_the_memory_limit() -> None:
+    source = LINEAR.replace("return X @ self.W + self.b", "return bytearray(10**11)")
+    x, y = _data()
+    result = run_probe(source, _train_task(), {"X": x, "Y": y}, limits=ExecutionLimits(memory_bytes=2 * 1024**3))
+    assert not result.ok
+    assert result.error.startswith("MemoryError")
+
+
+def test_the_memory_limit_is_the_one_given() -> None:
+    # 3 GiB of untouched zeros costs nothing without a limit; only the probe's limit refuses it.
+    source = LINEAR.replace(
+        "self.learning_rate = learning_rate",
+        "self.learning_rate = learning_rate\n        self.buffer = [np.zeros(3 * 1024**3, dtype=np.uint8)]",
+    )
+    x, y = _data()
+    roomy = run_probe(source, _train_task(), {"X": x, "Y": y}, limits=ExecutionLimits(memory_bytes=8 * 1024**3))
+    assert roomy.ok, roomy.error
+    tight = run_probe(source, _train_task(), {"X": x, "Y": y}, limits=ExecutionLimits(memory_bytes=2 * 1024**3))
+    assert not tight.ok
+    assert tight.error.startswith("MemoryError")
+
+
+def test_the_probe_cannot_see_the_graders_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOGRADER_TEST_SECRET", "hunter2-hidden-answers")
+    source = LINEAR.replace(
+        "return self.forward(X).argmax(axis=1)",
+        "return np.array([len(os.environ.get('AUTOGRADER_TEST_SECRET', ''))])",
+    )
+    x, _ = _data()
+    task = {"scenario": "predict", "class": "Linear"}
+    result = run_probe(source, task, {"X": x, "state__W": np.zeros((4, 3)), "state__b": np.zeros(3)}, limits=LIMITS)
+    assert result.ok, result.error
+    np.testing.assert_array_equal(result.outputs["predictions"], [0])
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has ended; only its parent has not reaped it
+
+
+def test_processes_started_by_the_probe_end_with_it(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    source = LINEAR.replace(
+        "return X @ self.W + self.b",
+        "import subprocess, sys\n"
+        "        child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"        open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
+        "        while True:\n"
+        "            pass",
+    )
+    x, y = _data()
+    result = run_probe(source, _train_task(), {"X": x, "Y": y}, limits=LIMITS, timeout=1)
+    assert not result.ok
+    pid = int(pidfile.read_text())
+    try:
+        deadline = time.monotonic() + 1
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(pid)
+    finally:
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)  # the test started it; do not leave it behind
