@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -145,6 +146,40 @@ class ArtifactBundle:
                     "own layers (no Lambda layers or custom classes) so it can be checked without running your code."
                 ) from exc
         return self._cache[name]
+
+    def keras_config(self, name: str) -> dict[str, Any]:
+        """The JSON configuration stored in a ``.keras`` file (read as data, nothing built)."""
+        path = self._path(name, ".keras")
+        try:
+            with zipfile.ZipFile(path) as archive:
+                info = archive.getinfo("config.json")
+                if info.file_size > 20 * 1024**2:
+                    raise ArtifactError(f"`{name}`'s configuration is implausibly large")
+                config = json.loads(archive.read(info))
+        except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+            raise ArtifactError(f"`{name}` is not a readable .keras file: {exc}") from exc
+        if not isinstance(config, dict):
+            raise ArtifactError(f"`{name}` has a malformed configuration")
+        return config
+
+    def torch_program(self, name: str, variant: str | None = None) -> Path:
+        """The exported program file of a PyTorch model (loaded only in a probe process:
+        torch's loader unpickles)."""
+        entry = self.entry(name)
+        if entry.kind == "torch-model":
+            return self._path(name, ".pt2")
+        if variant is None:
+            raise ArtifactError(f"`{name}` has several exported models; the rubric must name a variant")
+        if not _SAFE_NAME.match(variant.replace("-", "_")):
+            raise ArtifactError(f"{variant!r} is not a valid variant name")
+        assert self.folder is not None
+        path = self.folder / f"{name}.{variant.lower()}.pt2"
+        if not path.is_file() or path.is_symlink():
+            found = sorted(p.name.split(".")[1] for p in self.folder.glob(f"{name}.*.pt2"))
+            raise ArtifactError(
+                f"`{name}` has no model {variant!r}" + (f"; it has {', '.join(found)}" if found else "")
+            )
+        return path
 
     def type_name(self, name: str) -> str:
         return self.entry(name).type

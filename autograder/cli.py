@@ -4,6 +4,7 @@ to an exit code (0 success, 1 a check or submission failed, 2 bad usage or cours
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -19,6 +20,9 @@ from autograder.report import render_summary
 
 
 def _options(args: argparse.Namespace, *, public_only: bool = False) -> GradeOptions:
+    if args.data_dir is not None:
+        # The reference implementations read the data sets too; they find them here.
+        os.environ["AUTOGRADER_DATA"] = str(args.data_dir.resolve())
     limits = ExecutionLimits(
         cell_timeout=args.cell_timeout,
         total_timeout=args.total_timeout,
@@ -40,6 +44,8 @@ def _add_grading_options(parser: argparse.ArgumentParser, *, lab_required: bool 
     parser.add_argument("--memory-gib", type=float, default=defaults.memory_bytes / 1024**3, metavar="GIB",
                         help="address-space limit of the student's kernel")
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="folder with the course's data sets (e.g. mnist/mnist.npz); default $AUTOGRADER_DATA")
     parser.add_argument("--keep-workdir", action="store_true", help="keep the sandbox folders for debugging")
 
 

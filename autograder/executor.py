@@ -41,7 +41,7 @@ class ExecutionOutcome:
     exported: bool
 
 
-def _export_source(spec: dict[str, str], outdir: Path) -> str:
+def _export_source(spec: dict[str, dict[str, Any]], outdir: Path) -> str:
     module = inspect.getsource(kernel_export)
     call = f"_autograder_export(__import__('json').loads({json.dumps(json.dumps(spec))}), {str(outdir)!r}, globals())"
     return f"{module}\n{call}\ndel _autograder_export\n"
@@ -67,7 +67,7 @@ async def _execute(
     skipped: list[SkippedLine],
     sandbox: Sandbox,
     frameworks: tuple[str, ...],
-    export_spec: dict[str, str],
+    export_spec: dict[str, dict[str, Any]],
 ) -> ExecutionOutcome:
     limits = sandbox.policy.limits
     asyncio.get_running_loop().set_exception_handler(_quiet_poller_errors)
@@ -187,7 +187,7 @@ def execute(
     sandbox: Sandbox,
     *,
     frameworks: tuple[str, ...],
-    export_spec: dict[str, str],
+    export_spec: dict[str, dict[str, Any]],
 ) -> ExecutionOutcome:
     """Run ``cells`` in a fresh kernel of ``sandbox`` and export ``export_spec``'s names."""
     return asyncio.run(_execute(cells, skipped, sandbox, frameworks, export_spec))

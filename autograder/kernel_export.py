@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 
-def _autograder_export(spec: dict[str, str], outdir: str, namespace: dict[str, Any]) -> None:
+def _autograder_export(spec: dict[str, dict[str, Any]], outdir: str, namespace: dict[str, Any]) -> None:
     import numpy as np
 
     os.makedirs(outdir, exist_ok=True)
@@ -38,6 +38,11 @@ def _autograder_export(spec: dict[str, str], outdir: str, namespace: dict[str, A
 
     def matches(kind: str, value: Any) -> bool:
         keras = sys.modules.get("keras")
+        torch = sys.modules.get("torch")
+        if kind in ("torch-model", "torch-class") and torch is not None:
+            module_type = torch.nn.Module
+            return isinstance(value, module_type) if kind == "torch-model" else (
+                isinstance(value, type) and issubclass(value, module_type) and value.__module__ == "__main__")
         if kind == "keras-model":
             return keras is not None and isinstance(value, keras.Model)
         if kind == "history":
@@ -53,7 +58,25 @@ def _autograder_export(spec: dict[str, str], outdir: str, namespace: dict[str, A
         found = [n for n, v in list(namespace.items()) if not n.startswith("_") and matches(kind, v)]
         return ",".join(found[:5])
 
-    def export_one(name: str, kind: str) -> dict[str, str]:
+    def export_torch(module: Any, path: str, entry: dict[str, Any]) -> None:
+        # A graph without the student's Python: eval mode fixes dropout, the batch is dynamic.
+        import torch
+        from torch.export import Dim
+
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(f"it is a {type(module).__name__}, not a torch.nn.Module")
+        shape = [2, *(entry.get("input") or [])]
+        dtype = torch.int64 if entry.get("dtype") == "int64" else torch.float32
+        example = torch.zeros(shape, dtype=dtype)
+        module.eval()
+        with torch.no_grad():
+            program = torch.export.export(
+                module, (example,), dynamic_shapes=({0: Dim("batch", min=1, max=1 << 20)},), strict=False
+            )
+        torch.export.save(program, path)
+
+    def export_one(name: str, entry: dict[str, Any]) -> dict[str, str]:
+        kind = entry["kind"]
         if name not in namespace:
             return {"status": "missing", "candidates": candidates(kind)}
         value = namespace[name]
@@ -88,14 +111,32 @@ def _autograder_export(spec: dict[str, str], outdir: str, namespace: dict[str, A
                     arrays[attr] = attr_value
             np.savez(base + ".npz", **arrays)  # type: ignore[arg-type]
             typename = type(value).__qualname__
+        elif kind == "torch-model":
+            export_torch(value, base + ".pt2", entry)
+        elif kind == "torch-class":
+            if not isinstance(value, type):
+                return {"status": "wrong-type", "type": typename, "message": "it is not a class"}
+            import torch
+
+            for variant, how in (entry.get("variants") or {"default": {}}).items():
+                torch.manual_seed(0)
+                instance = value(*how.get("args", ()), **how.get("kwargs", {}))
+                export_torch(instance, f"{base}.{variant}.pt2", entry)
+            typename = value.__qualname__
+        elif kind == "torch-model-dict":
+            if not isinstance(value, dict):
+                return {"status": "wrong-type", "type": typename, "message": "it is not a dict of models"}
+            for key, module in value.items():
+                export_torch(module, f"{base}.{str(key).lower()}.pt2", entry)
         else:
             return {"status": "error", "message": f"unknown export kind {kind!r}"}
         return {"status": "ok", "type": typename}
 
-    for name, kind in spec.items():
+    for name, entry in spec.items():
         try:
-            manifest[name] = {"kind": kind, **export_one(name, kind)}
+            manifest[name] = {"kind": entry["kind"], **export_one(name, entry)}
         except Exception as exc:  # one bad name must not stop the others
-            manifest[name] = {"kind": kind, "status": "error", "message": f"{type(exc).__name__}: {exc}"[:500]}
+            message = f"{type(exc).__name__}: {exc}"[:500]
+            manifest[name] = {"kind": entry["kind"], "status": "error", "message": message}
     with open(os.path.join(outdir, "manifest.json"), "w", encoding="utf-8") as handle:
         json.dump(manifest, handle)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,7 +19,31 @@ from autograder.course import Course
 from autograder.errors import ConfigError, RubricError, UnknownLabError
 from autograder.rubric import Rubric, load_rubric
 
-NameKind = Literal["array", "keras-model", "history", "class", "object"]
+NameKind = Literal[
+    "array", "keras-model", "history", "class", "object", "torch-model", "torch-class", "torch-model-dict"
+]
+
+
+class VariantSpec(BaseModel):
+    """One way to construct a class for export: ``cls(*args, **kwargs)``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class NameSpec(BaseModel):
+    """A contract name with what its export needs: the example input of a PyTorch model
+    (without the batch dimension, which is exported as dynamic) and, for a class, the
+    constructions to export."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: NameKind
+    input: tuple[int, ...] | None = None
+    dtype: Literal["float32", "int64"] = "float32"
+    variants: dict[str, VariantSpec] = Field(default_factory=dict)
 
 
 class DiscussionSpec(BaseModel):
@@ -38,7 +62,8 @@ class LabSpec(BaseModel):
     frameworks: tuple[str, ...] = ()
     reference: str = Field(description="module in the course's reference/ folder")
     profiles: tuple[str, ...] = ("full",)
-    names: dict[str, NameKind]
+    datasets: tuple[Literal["mnist", "fashion-mnist"], ...] = ()
+    names: dict[str, NameKind | NameSpec]
     discussions: dict[str, DiscussionSpec] = Field(default_factory=dict)
 
 
@@ -67,8 +92,16 @@ class Lab:
     def examples(self) -> Path:
         return self.folder / "examples"
 
-    def export_spec(self) -> dict[str, str]:
-        return dict(self.spec.names)
+    def name_spec(self, name: str) -> NameSpec:
+        value = self.spec.names[name]
+        return value if isinstance(value, NameSpec) else NameSpec(kind=value)
+
+    def kind(self, name: str) -> NameKind | None:
+        return self.name_spec(name).kind if name in self.spec.names else None
+
+    def export_spec(self) -> dict[str, dict[str, Any]]:
+        """What the kernel exports, as plain JSON data."""
+        return {name: self.name_spec(name).model_dump(mode="json") for name in self.spec.names}
 
 
 def load_lab(lab_id: str, course: Course) -> Lab:

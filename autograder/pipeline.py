@@ -16,6 +16,7 @@ from autograder.artifacts import ArtifactBundle
 from autograder.checks.context import CheckContext
 from autograder.config import GradeOptions
 from autograder.course import find_course
+from autograder.datasets import check_available
 from autograder.environment import describe
 from autograder.errors import ArtifactError, ConfigError, SubmissionError
 from autograder.executor import execute
@@ -36,8 +37,8 @@ def _version() -> str:
 
 def _curves(lab: Lab, artifacts: ArtifactBundle) -> dict[str, dict[str, list[float]]]:
     curves = {}
-    for name, kind in lab.spec.names.items():
-        if kind == "history":
+    for name in lab.spec.names:
+        if lab.kind(name) == "history":
             try:
                 curves[name] = artifacts.history(name).metrics
             except ArtifactError:
@@ -89,6 +90,8 @@ def grade(
         "graded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     max_score = lab_obj.rubric.spec.total
+    # A missing data set is the course's problem, not this submission's: raise before grading.
+    base["notes"] = tuple(check_available(lab_obj.spec.datasets, options.profile))
     try:
         loaded = load_notebook(path, submission=sub)
     except SubmissionError as exc:
@@ -114,13 +117,14 @@ def _grade_loaded(
     policy = SandboxPolicy(limits=options.limits, seed=options.seed, device=options.device)
     timings: dict[str, float] = {}
     with Sandbox(policy, keep=options.keep_workdir) as sandbox:
+        sandbox.stage_datasets(lab.spec.datasets, options.profile)
         try:
             outcome = execute(cells, skipped, sandbox, frameworks=lab.spec.frameworks, export_spec=lab.export_spec())
         except SubmissionError as exc:
             parts = zero_parts(lab.rubric, str(exc), public_only=options.public_only)
             return Result(status=exc.status, message=str(exc), score=0.0,
                           max_score=_max(parts, lab.rubric.spec.total), parts=parts, sha256=loaded.sha256,
-                          notes=loaded.notes, **base)
+                          **{**base, "notes": (*base["notes"], *loaded.notes)})
         timings["execute"] = outcome.record.seconds
         unavailable = "" if outcome.exported else (
             "the kernel died before the grader could read your variables"
@@ -135,7 +139,7 @@ def _grade_loaded(
         parts = score(lab.rubric, ctx, public_only=options.public_only)
         timings["check"] = round(time.monotonic() - t0, 3)
         curves = _curves(lab, artifacts)
-    notes = [*loaded.notes, *_execution_notes(outcome.record)]
+    notes = [*base.pop("notes"), *loaded.notes, *_execution_notes(outcome.record)]
     notes += [ctx.answer(tag).note for tag in lab.spec.discussions if ctx.answer(tag).note]
     status: SubmissionStatus = "graded"
     if outcome.record.kernel_died:

@@ -59,7 +59,49 @@ def _train_steps(
     return out
 
 
-SCENARIOS: dict[str, Scenario] = {"predict": _predict, "train-steps": _train_steps}
+def _fit_predict(
+    namespace: dict[str, Any], task: dict[str, Any], inputs: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """A student's classifier: fit on the given data, predict the test inputs."""
+    np.random.seed(int(task.get("seed", 0)))
+    obj = _cls(namespace, task)(**task.get("init", {}))
+    obj.fit(inputs["X"], inputs["y"], **task.get("fit_kwargs", {}))
+    return {"predictions": np.asarray(obj.predict(inputs["X_test"]))}
+
+
+def _torch_run(
+    namespace: dict[str, Any], task: dict[str, Any], inputs: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Load an exported program (its loader unpickles, so never in the grader), count
+    its parameters and run it on the inputs."""
+    import torch
+
+    torch.set_num_threads(1)
+    program = torch.export.load(task["program"])
+    state = program.state_dict
+    names = set(program.graph_signature.parameters)
+    params = [v for k, v in state.items() if k in names]
+    out: dict[str, np.ndarray] = {
+        "params": np.array(sum(p.numel() for p in params)),
+        "trainable": np.array(sum(p.numel() for p in params if p.requires_grad)),
+    }
+    if "X" in inputs:
+        module = program.module()
+        x = inputs["X"]
+        dtype = torch.int64 if task.get("dtype") == "int64" else torch.float32
+        with torch.no_grad():
+            chunks = [module(torch.as_tensor(x[i : i + 512], dtype=dtype)) for i in range(0, len(x), 512)]
+        outputs = [c[0] if isinstance(c, (tuple, list)) else c for c in chunks]
+        out["outputs"] = torch.cat(outputs).detach().cpu().numpy() if outputs else np.empty((0,))
+    return out
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "predict": _predict,
+    "train-steps": _train_steps,
+    "fit-predict": _fit_predict,
+    "torch-run": _torch_run,
+}
 
 
 def main(folder: Path) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from autograder import datasets
 from autograder.config import Device, ExecutionLimits
 
 KERNEL_NAME = "autograder-sandbox"
@@ -47,6 +48,7 @@ class Sandbox:
         self.workdir = self.root / "work"
         self.workdir.mkdir()
         self.kernel_dir = self.root / "kernels"
+        self._datasets: tuple[str, ...] = ()
         self._write_kernelspec()
 
     def _write_kernelspec(self) -> None:
@@ -91,6 +93,12 @@ class Sandbox:
                 env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
         return env
 
+    def stage_datasets(self, names: tuple[str, ...], profile: str) -> None:
+        """Put the lab's data sets where the kernel's Keras looks, offline."""
+        if names:
+            datasets.stage(names, profile, self.workdir / ".keras")
+        self._datasets = names
+
     def preamble(self, frameworks: tuple[str, ...]) -> str:
         """Code run in the kernel before the student's first cell: seeds everything.
 
@@ -106,6 +114,8 @@ class Sandbox:
             lines.append(f"import keras as _ag_keras; _ag_keras.utils.set_random_seed({seed})")
         if "torch" in frameworks:
             lines.append(f"import torch as _ag_torch; _ag_torch.manual_seed({seed})")
+        if "mnist" in self._datasets:
+            lines.append(datasets.KERNEL_LOADER)
         lines.append("del _ag_random, _ag_np" + (", _ag_keras" if "tensorflow" in frameworks else "")
                      + (", _ag_torch" if "torch" in frameworks else ""))
         return "\n".join(lines)

@@ -261,7 +261,7 @@ def test_what_the_kernel_exports_reads_back(tmp_path: Path) -> None:
     folder = tmp_path / "export"
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "__array__ implementation doesn't accept a copy", DeprecationWarning)
-        _autograder_export(spec, str(folder), namespace)
+        _autograder_export({k: {"kind": v} for k, v in spec.items()}, str(folder), namespace)
     bundle = ArtifactBundle(folder)
     np.testing.assert_array_equal(bundle.array("X_train"), np.ones((3, 2)))
     assert "`X_tset`" in _message(bundle.array, "X_test")

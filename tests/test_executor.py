@@ -18,7 +18,8 @@ def run(sources: list[str], export: dict[str, str], **limits: float) -> tuple[Ex
         cells.append(cell)
         skipped.extend(lines)
     sandbox = Sandbox(SandboxPolicy(ExecutionLimits(**limits), seed=7, device="cpu"))  # type: ignore[arg-type]
-    return execute(cells, skipped, sandbox, frameworks=(), export_spec=export), sandbox
+    spec = {name: {"kind": kind} for name, kind in export.items()}
+    return execute(cells, skipped, sandbox, frameworks=(), export_spec=spec), sandbox
 
 
 @pytest.fixture

@@ -23,12 +23,20 @@ def _labels(values: np.ndarray) -> np.ndarray:
 
 @register("accuracy")
 def accuracy(
-    ctx: CheckContext, *, name: str, x: str, y: str, metric: str, margin: float = 0.03, floor: float = 0.0
+    ctx: CheckContext,
+    *,
+    name: str,
+    x: str,
+    y: str,
+    metric: str,
+    margin: float = 0.03,
+    floor: float = 0.0,
+    variant: str | None = None,
 ) -> Outcome:
     """Accuracy of ``name`` on the grader's ``x``/``y`` must reach the reference's worst seed for
     ``metric`` minus ``margin``, and never less than ``floor``."""
     inputs, truth = ctx.data_array(x), _labels(ctx.data_array(y))
-    predicted = _labels(ctx.predict(name, inputs))
+    predicted = _labels(ctx.predict(name, inputs, variant))
     if predicted.shape != truth.shape:
         return Outcome.failed(
             f"`{name}` gave {predicted.shape[0] if predicted.ndim else 0} predictions for {truth.shape[0]} test "

@@ -90,17 +90,43 @@ class CheckContext:
             self._answers[tag] = find_answer(self.notebook.node, tag, spec)
         return self._answers[tag]
 
-    def probe(self, task: dict[str, Any], inputs: dict[str, np.ndarray[Any, Any]]) -> ProbeResult:
-        """Run a behaviour probe once per distinct task (checks sharing one reuse it)."""
+    def probe(
+        self, task: dict[str, Any], inputs: dict[str, np.ndarray[Any, Any]], definitions: str | None = None
+    ) -> ProbeResult:
+        """Run a probe once per distinct task (checks sharing one reuse it)."""
         key = json.dumps(task, sort_keys=True)
         if key not in self._probes:
-            definitions = extract_definitions(self.cells, wanted=[task["class"]])
+            if definitions is None:
+                definitions = extract_definitions(self.cells, wanted=[task["class"]])
             self._probes[key] = run_probe(definitions, task, inputs, limits=self.limits)
         return self._probes[key]
 
-    def predict(self, name: str, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    def torch_run(
+        self, name: str, variant: str | None = None, x: np.ndarray[Any, Any] | None = None
+    ) -> dict[str, np.ndarray[Any, Any]]:
+        """Parameter counts (and outputs on ``x``) of an exported PyTorch model, from a probe."""
+        program = self.artifacts.torch_program(name, variant)
+        task = {"scenario": "torch-run", "program": str(program), "dtype": self.lab.name_spec(name).dtype,
+                "x": None if x is None else hash(x.tobytes())}
+        result = self.probe(task, {} if x is None else {"X": x}, definitions="")
+        if not result.ok:
+            what = f"`{name}`" + (f" ({variant})" if variant else "")
+            raise ArtifactError(f"{what} could not be run by the grader: {result.error}")
+        return result.outputs
+
+    def param_count(self, name: str, variant: str | None = None, *, trainable: bool = False) -> int:
+        if self.lab.kind(name) == "keras-model":
+            model = self.artifacts.keras_model(name)
+            weights = model.trainable_weights if trainable else model.weights
+            return int(sum(int(np.prod(w.shape)) for w in weights))
+        counts = self.torch_run(name, variant)
+        return int(counts["trainable" if trainable else "params"])
+
+    def predict(self, name: str, x: np.ndarray[Any, Any], variant: str | None = None) -> np.ndarray[Any, Any]:
         """The outputs of the student's model ``name`` on ``x``, computed outside the kernel."""
-        kind = self.lab.spec.names.get(name)
+        kind = self.lab.kind(name)
+        if kind in ("torch-model", "torch-class", "torch-model-dict"):
+            return self.torch_run(name, variant, x)["outputs"]
         if kind == "keras-model":
             model = self.artifacts.keras_model(name)
             try:

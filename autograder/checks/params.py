@@ -1,4 +1,4 @@
-"""``params``: a model has the expected number of parameters."""
+"""``params``: a model has the expected number of (trainable) parameters."""
 
 from __future__ import annotations
 
@@ -7,16 +7,29 @@ from autograder.checks.registry import Outcome, register
 
 
 @register("params")
-def params(ctx: CheckContext, *, name: str, expected: int | None = None, reference: str | None = None) -> Outcome:
-    """Total parameters of ``name``: ``expected``, or those of the reference model ``reference``."""
+def params(
+    ctx: CheckContext,
+    *,
+    name: str,
+    expected: int | None = None,
+    reference: str | None = None,
+    variant: str | None = None,
+    trainable: bool = False,
+) -> Outcome:
+    """Parameters of ``name`` (a Keras or PyTorch model; ``variant`` picks one construction of a
+    class or one model of a dict): ``expected``, or those of the reference model ``reference``.
+    With ``trainable``, only parameters that training updates (frozen layers excluded)."""
     if expected is None:
         if reference is None:
             return Outcome.error(f"the rubric gives no expected parameter count for `{name}`")
-        expected = int(ctx.reference_model(reference).count_params())
-    found = int(ctx.artifacts.keras_model(name).count_params())
+        model = ctx.reference_model(reference)
+        weights = model.trainable_weights if trainable else model.weights
+        expected = int(sum(int(w.numpy().size) for w in weights))
+    found = ctx.param_count(name, variant, trainable=trainable)
+    what = f"`{name}`" + (f" ({variant})" if variant else "")
+    noun = "trainable parameters" if trainable else "parameters"
     evidence = {"expected": expected, "found": found}
     if found == expected:
-        return Outcome.passed(f"`{name}` has {found:,} parameters.", **evidence)
-    return Outcome.failed(
-        f"`{name}` has {found:,} parameters, expected {expected:,}: compare its layers with the exercise.", **evidence
-    )
+        return Outcome.passed(f"{what} has {found:,} {noun}.", **evidence)
+    hint = "check which layers are frozen" if trainable else "compare its layers with the exercise"
+    return Outcome.failed(f"{what} has {found:,} {noun}, expected {expected:,}: {hint}.", **evidence)

@@ -109,7 +109,10 @@ def _load_builtin_checks() -> None:
         discussion,
         function,
         history,
+        outputs,
         params,
+        relation,
         shape,
+        structure,
         values,
     )
