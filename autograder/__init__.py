@@ -21,6 +21,7 @@ from autograder.errors import (
 )
 from autograder.pipeline import grade
 from autograder.result import CheckResult, PartResult, Result
+from autograder.selfcheck import check, use_lab
 
 __all__ = [
     "ArtifactError",
@@ -36,5 +37,7 @@ __all__ = [
     "RubricError",
     "SubmissionError",
     "UnknownLabError",
+    "check",
     "grade",
+    "use_lab",
 ]

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from autograder.batch import find_notebooks, grade_batch, write_outputs
+from autograder.ci import publish, verdict
 from autograder.config import ExecutionLimits, GradeOptions
 from autograder.course import find_course
 from autograder.errors import AutograderError
@@ -76,6 +77,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab, find_course(args.course))
+    if args.fast:
+        args.profile = "smoke"
     result = grade(Path(args.notebook), lab, _options(args, public_only=True))
     print(render_summary(result))
     if args.out:
@@ -83,6 +86,19 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"reports written to {folder}")
     passed = result.status == "graded" and all(c.status == "passed" for p in result.parts for c in p.checks)
     return 0 if passed else 1
+
+
+def _cmd_ci(args: argparse.Namespace) -> int:
+    lab = load_lab(args.lab, find_course(args.course))
+    result = grade(Path(args.notebook), lab, _options(args, public_only=not args.all_checks))
+    for line in publish(result, notebook=args.notebook, summary=args.summary, junit=args.junit):
+        print(line)
+    print(render_summary(result))
+    if args.out:
+        write_outputs(result, Path(args.out))
+    outcome = verdict(result, args.min_score)
+    print(("PASSED: " if outcome.passed else "FAILED: ") + outcome.reason)
+    return 0 if outcome.passed else 1
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -122,8 +138,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="a student's self-check: the public checks of one notebook")
     _add_grading_options(p)
     p.add_argument("--out", help="also write the reports to this folder")
+    p.add_argument("--fast", action="store_true", help="use the small smoke data profile (quick self-check)")
     p.add_argument("notebook")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("ci", help="grade in CI: summary, annotations, JUnit XML, exit code by threshold")
+    _add_grading_options(p)
+    p.add_argument("--min-score", type=float, default=None, metavar="PERCENT",
+                   help="fail below this score (percent of the maximum)")
+    p.add_argument("--junit", type=Path, default=None, help="write JUnit XML here")
+    p.add_argument("--summary", type=Path, default=None,
+                   help="append the Markdown summary here (default: $GITHUB_STEP_SUMMARY when set)")
+    p.add_argument("--all-checks", action="store_true", help="also run hidden checks (instructor's CI)")
+    p.add_argument("--out", help="also write the reports to this folder")
+    p.add_argument("notebook")
+    p.set_defaults(func=_cmd_ci)
 
     p = sub.add_parser("demo", help="grade the lab's bundled example submissions and its blank template")
     _add_grading_options(p, lab_required=False)

@@ -60,6 +60,7 @@ __all__ = [
     "SUMMARY_TEMPLATE",
     "render_html",
     "render_markdown",
+    "render_selfcheck_html",
     "render_summary",
     "report_view",
     "template_environment",
@@ -71,6 +72,7 @@ REPORTS_ENV_VAR = "AUTOGRADER_REPORTS"
 HTML_TEMPLATE = "feedback.html.j2"
 MARKDOWN_TEMPLATE = "feedback.md.j2"
 SUMMARY_TEMPLATE = "summary.txt.j2"
+SELFCHECK_TEMPLATE = "selfcheck.html.j2"
 EVIDENCE_VALUE_LIMIT = 400
 """Longer evidence values are cut: a report is read by a person, result.json keeps all."""
 SLOWEST_CELLS = 5
@@ -237,6 +239,11 @@ def render_html(result: Result) -> str:
 def render_markdown(result: Result) -> str:
     """The same feedback as GitHub-flavoured Markdown (no charts), for terminals and CI."""
     return _render(result, MARKDOWN_TEMPLATE, html=False)
+
+
+def render_selfcheck_html(result: Result) -> str:
+    """A compact HTML table of a self-check, shown inside the student's notebook."""
+    return _render(result, SELFCHECK_TEMPLATE, html=True)
 
 
 def render_summary(result: Result) -> str:

@@ -43,19 +43,21 @@ def _result(check: BoundCheck, outcome: Outcome) -> CheckResult:
     )
 
 
-def score(rubric: Rubric, ctx: CheckContext, *, public_only: bool = False) -> tuple[PartResult, ...]:
-    """Every (public) check of ``rubric``, grouped into its parts."""
+def score(
+    rubric: Rubric, ctx: CheckContext, *, public_only: bool = False, parts: set[str] | None = None
+) -> tuple[PartResult, ...]:
+    """Every (public) check of ``rubric`` (of ``parts`` only, if given), grouped into its parts."""
     results: dict[str, list[CheckResult]] = {p.id: [] for p in rubric.spec.parts}
     for check in rubric.checks:
-        if public_only and check.spec.hidden:
+        if (public_only and check.spec.hidden) or (parts is not None and check.part not in parts):
             continue
         results[check.part].append(_result(check, run_check(check, ctx)))
-    parts = []
+    scored = []
     for part in rubric.spec.parts:
         checks = tuple(results[part.id])
         if not checks:
             continue
-        parts.append(
+        scored.append(
             PartResult(
                 id=part.id,
                 title=part.title,
@@ -65,7 +67,7 @@ def score(rubric: Rubric, ctx: CheckContext, *, public_only: bool = False) -> tu
                 extra_credit=part.extra_credit,
             )
         )
-    return tuple(parts)
+    return tuple(scored)
 
 
 def zero_parts(rubric: Rubric, reason: str, *, public_only: bool = False) -> tuple[PartResult, ...]:
