@@ -30,7 +30,7 @@ def _options(args: argparse.Namespace, *, public_only: bool = False) -> GradeOpt
         memory_bytes=int(args.memory_gib * 1024**3),
     )
     return GradeOptions(
-        limits=limits, profile=args.profile, public_only=public_only, device=args.device,
+        limits=limits, profile="smoke" if args.fast else args.profile, public_only=public_only, device=args.device,
         keep_workdir=args.keep_workdir,
     )
 
@@ -40,6 +40,7 @@ def _add_grading_options(parser: argparse.ArgumentParser, *, lab_required: bool 
     parser.add_argument("--lab", required=lab_required, default="keras-digits",
                         help="the lab id (see `autograder labs`)")
     parser.add_argument("--profile", default="full", help="data profile (default: full)")
+    parser.add_argument("--fast", action="store_true", help="the small smoke data profile: same as --profile smoke")
     parser.add_argument("--cell-timeout", type=float, default=defaults.cell_timeout, metavar="SECONDS")
     parser.add_argument("--total-timeout", type=float, default=defaults.total_timeout, metavar="SECONDS")
     parser.add_argument("--memory-gib", type=float, default=defaults.memory_bytes / 1024**3, metavar="GIB",
@@ -77,8 +78,6 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab, find_course(args.course))
-    if args.fast:
-        args.profile = "smoke"
     result = grade(Path(args.notebook), lab, _options(args, public_only=True))
     print(render_summary(result))
     if args.out:
@@ -138,7 +137,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="a student's self-check: the public checks of one notebook")
     _add_grading_options(p)
     p.add_argument("--out", help="also write the reports to this folder")
-    p.add_argument("--fast", action="store_true", help="use the small smoke data profile (quick self-check)")
     p.add_argument("notebook")
     p.set_defaults(func=_cmd_check)
 

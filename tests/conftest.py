@@ -23,3 +23,6 @@ def _reference_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     # it exists (so a developer trains them once), else a session-local one.
     if not os.environ.get("AUTOGRADER_CACHE"):
         os.environ["AUTOGRADER_CACHE"] = str(Path.home() / ".cache" / "autograder")
+
+
+pytest_plugins = ["pytester"]
