@@ -1,0 +1,92 @@
+"""End to end: notebooks of keras-cnn-regularisation graded in real kernels on the smoke profile.
+
+Slow (each notebook trains an MLP and two CNNs on 6,000 images, ~40-60 s), so marked;
+CI runs them all the same.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import GradeOptions, Result, grade
+from autograder.course import Course
+from autograder.labs import Lab, load_lab
+
+pytestmark = pytest.mark.slow
+
+SMOKE = GradeOptions(profile="smoke")
+_MARKER = re.compile(r"^\s*(### (BEGIN|END) SOLUTION|<!--\s*(BEGIN|END) SOLUTION\s*-->)\s*$")
+
+
+@pytest.fixture(scope="module")
+def lab(course: Course) -> Lab:
+    return load_lab("keras-cnn-regularisation", course)
+
+
+def points(result: Result) -> dict[str, float]:
+    return {c.name: c.points for p in result.parts for c in p.checks}
+
+
+def lost(result: Result, reference: Result) -> set[str]:
+    mine, full = points(result), points(reference)
+    return {name for name in full if mine[name] < full[name]}
+
+
+def message(result: Result, check: str) -> str:
+    return next(c.message for p in result.parts for c in p.checks if c.name == check)
+
+
+@pytest.fixture(scope="module")
+def solution(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Result:
+    """The solution as a student hands it in: markers gone, everything else kept."""
+    nb = nbformat.read(lab.solution, as_version=4)
+    for cell in nb.cells:
+        cell.source = "\n".join(line for line in cell.source.split("\n") if not _MARKER.match(line))
+    path = tmp_path_factory.mktemp("keras-cnn-regularisation") / "solution.ipynb"
+    nbformat.write(nb, path)
+    return grade(path, lab, SMOKE)
+
+
+def test_the_solution_scores_at_least_95(solution: Result) -> None:
+    assert solution.status == "graded"
+    lost_points = [(c.name, c.message) for p in solution.parts for c in p.checks if c.points < c.max_points]
+    assert solution.score >= 95, lost_points
+    assert solution.max_score == 100
+    assert all(c.status == "ok" for c in solution.execution.cells)  # type: ignore[union-attr]
+    assert set(solution.reference) == {"mlp_accuracy", "cnn_accuracy", "cnn_strided_accuracy"}
+
+
+def test_the_blank_template_scores_at_most_20(lab: Lab) -> None:
+    result = grade(lab.template, lab, SMOKE)
+    assert result.status == "graded"
+    assert result.score <= 20
+    assert "placeholder" in message(result, "padding-stride")
+    assert "`cnn_strided` is not defined" in message(result, "cnn-strided-conv-shapes")
+
+
+def test_another_students_own_cnn_design_gets_full_marks(lab: Lab, solution: Result) -> None:
+    # A different CNN (one convolution, a hidden Dense layer) and its strided twin.
+    result = grade(lab.examples / "chioma-solution.ipynb", lab, SMOKE)
+    assert lost(result, solution) == set()
+
+
+def test_a_strided_cnn_that_changes_nothing_loses_only_the_conv_shapes_points(lab: Lab, solution: Result) -> None:
+    # The partial example copies `cnn` into `cnn_strided` without changing padding or stride.
+    result = grade(lab.examples / "dmitri-partial.ipynb", lab, SMOKE)
+    assert lost(result, solution) == {"cnn-strided-conv-shapes"}
+    assert "same strides and padding as `cnn`" in message(result, "cnn-strided-conv-shapes")
+
+
+def test_the_examples_and_template_are_the_ones_released(lab: Lab) -> None:
+    from autograder.release import make_template
+
+    solution = nbformat.read(lab.solution, as_version=4)
+    template = nbformat.read(lab.template, as_version=4)
+    assert [c.source for c in make_template(solution).cells] == [c.source for c in template.cells]
+    assert sorted(p.name for p in Path(lab.examples).glob("*.ipynb")) == [
+        "chioma-solution.ipynb", "dmitri-partial.ipynb"
+    ]

@@ -1,0 +1,82 @@
+"""End to end: notebooks of pytorch-fundamentals graded in real kernels on the smoke profile.
+
+Slow (each notebook imports PyTorch, trains a small MLP and exports four models, and
+the checks run the exported programs in probe processes), so marked; CI runs them all
+the same.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from autograder import GradeOptions, Result, grade
+from autograder.course import Course
+from autograder.labs import Lab, load_lab
+
+pytestmark = pytest.mark.slow
+
+SMOKE = GradeOptions(profile="smoke")
+_MARKER = re.compile(r"^\s*(### (BEGIN|END) SOLUTION|<!--\s*(BEGIN|END) SOLUTION\s*-->)\s*$")
+
+
+@pytest.fixture(scope="module")
+def lab(course: Course) -> Lab:
+    return load_lab("pytorch-fundamentals", course)
+
+
+def points(result: Result) -> dict[str, float]:
+    return {c.name: c.points for p in result.parts for c in p.checks}
+
+
+def lost(result: Result, reference: Result) -> set[str]:
+    mine, full = points(result), points(reference)
+    return {name for name in full if mine[name] < full[name]}
+
+
+def message(result: Result, check: str) -> str:
+    return next(c.message for p in result.parts for c in p.checks if c.name == check)
+
+
+@pytest.fixture(scope="module")
+def solution(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Result:
+    """The solution as a student hands it in: markers gone, everything else kept."""
+    nb = nbformat.read(lab.solution, as_version=4)
+    for cell in nb.cells:
+        cell.source = "\n".join(line for line in cell.source.split("\n") if not _MARKER.match(line))
+    path = tmp_path_factory.mktemp("pytorch-fundamentals") / "solution.ipynb"
+    nbformat.write(nb, path)
+    return grade(path, lab, SMOKE)
+
+
+def test_the_solution_scores_at_least_95(solution: Result) -> None:
+    assert solution.status == "graded"
+    lost_points = [(c.name, c.message) for p in solution.parts for c in p.checks if c.points < c.max_points]
+    assert solution.score >= 95, lost_points
+    assert solution.max_score == 100
+    assert all(c.status == "ok" for c in solution.execution.cells)  # type: ignore[union-attr]
+    assert solution.reference["mlp_accuracy"] > 0.9
+    assert "402,826 trainable parameters" in message(solution, "frozen-trainable")
+
+
+def test_the_example_solution_loses_nothing(lab: Lab, solution: Result) -> None:
+    result = grade(lab.examples / "chen-solution.ipynb", lab, SMOKE)
+    assert lost(result, solution) == set()
+
+
+def test_the_blank_template_scores_at_most_20(lab: Lab) -> None:
+    result = grade(lab.template, lab, SMOKE)
+    assert result.status == "graded"
+    assert result.score <= 20
+    assert "placeholder" in message(result, "transfer-learning")
+    assert "`frozen_cnn` is not defined" in message(result, "frozen-trainable")
+    assert "NotImplementedError" in message(result, "perceptron-learns")
+
+
+def test_a_perceptron_that_never_updates_loses_only_the_perceptron_checks(lab: Lab, solution: Result) -> None:
+    # The partial example computes each update but never applies it to the weights.
+    result = grade(lab.examples / "dana-partial.ipynb", lab, SMOKE)
+    assert lost(result, solution) == {"perceptron-learns", "perceptron-hidden"}
+    assert "check that `fit` updates the weights" in message(result, "perceptron-hidden")
