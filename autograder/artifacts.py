@@ -190,7 +190,7 @@ def _likely_renames(name: str, entry: ManifestEntry) -> list[str]:
     notebook, so only similar names are suggested for them; models and classes are few."""
     found = [c for c in entry.candidates.split(",") if _SAFE_NAME.match(c)]
     if entry.kind == "array":
-        return difflib.get_close_matches(name, found, n=3, cutoff=0.6)
+        return difflib.get_close_matches(name, found, n=3, cutoff=0.75)
     return found[:3]
 
 

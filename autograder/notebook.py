@@ -69,7 +69,8 @@ def load_notebook(path: Path, *, submission: str | None = None) -> LoadedNoteboo
 
     notes: list[str] = []
     cells = data.get("cells")
-    if isinstance(cells, list) and any(isinstance(c, dict) and "id" not in c for c in cells):
+    has_ids = int(data.get("nbformat", 0) or 0) == 4 and int(data.get("nbformat_minor", 0) or 0) >= 5
+    if has_ids and isinstance(cells, list) and any(isinstance(c, dict) and "id" not in c for c in cells):
         # Hand-built notebooks often lack cell ids; give stable ones rather than let
         # nbformat invent random ones (and warn that this will become an error).
         for i, cell in enumerate(cells):

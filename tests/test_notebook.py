@@ -154,3 +154,17 @@ def test_submission_ids_are_safe_file_names(name: str, expected: str) -> None:
     assert sid == expected
     assert "/" not in sid
     assert not sid.startswith(("-", "."))
+
+
+def test_a_format_4_4_notebook_without_ids_stays_valid(tmp_path: Path) -> None:
+    # Ids exist only from format 4.5: adding them to an older notebook makes it invalid.
+    nb = nbformat.v4.new_notebook()
+    nb.nbformat_minor = 4
+    nb.cells = [nbformat.v4.new_code_cell("x = 1")]
+    for cell in nb.cells:
+        cell.pop("id", None)
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(nb))
+    loaded = load_notebook(path)
+    assert loaded.notes == ()
+    assert "id" not in loaded.node.cells[0]

@@ -1,0 +1,99 @@
+"""End to end: the keras-mnist-mlp lab graded in real kernels on the smoke profile.
+
+Slow (each notebook trains six Keras models, ~90 s on two cores), so marked; CI runs
+them all the same. Under `smoke` Fashion-MNIST stands in for MNIST (6,000 / 1,000
+images), and thresholds come from the reference trained on the same data.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import GradeOptions, Result, grade
+from autograder.course import Course
+from autograder.labs import Lab, load_lab
+
+pytestmark = pytest.mark.slow
+
+SMOKE = GradeOptions(profile="smoke")
+_MARKER = re.compile(r"^\s*(### (BEGIN|END) SOLUTION|<!--\s*(BEGIN|END) SOLUTION\s*-->)\s*$")
+_graded: dict[str, Result] = {}
+
+
+@pytest.fixture(scope="module")
+def lab(course: Course) -> Lab:
+    return load_lab("keras-mnist-mlp", course)
+
+
+def graded(name: str, path: Path, lab: Lab) -> Result:
+    """Grade each notebook once per session; several tests read the same result."""
+    if name not in _graded:
+        _graded[name] = grade(path, lab, SMOKE)
+    return _graded[name]
+
+
+def points(result: Result) -> dict[str, float]:
+    return {c.name: c.points for p in result.parts for c in p.checks}
+
+
+def lost(result: Result, reference: Result) -> set[str]:
+    mine, full = points(result), points(reference)
+    return {name for name in full if mine[name] < full[name]}
+
+
+def message(result: Result, check: str) -> str:
+    return next(c.message for p in result.parts for c in p.checks if c.name == check)
+
+
+@pytest.fixture(scope="module")
+def solution(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Result:
+    """The solution as a student would hand it in: markers gone, everything else kept."""
+    nb = nbformat.read(lab.solution, as_version=4)
+    for cell in nb.cells:
+        cell.source = "\n".join(line for line in cell.source.split("\n") if not _MARKER.match(line))
+    path = tmp_path_factory.mktemp("keras-mnist-mlp") / "solution.ipynb"
+    nbformat.write(nb, path)
+    return graded("solution", path, lab)
+
+
+def test_the_solution_scores_at_least_95_percent(solution: Result) -> None:
+    assert solution.status == "graded"
+    lost_points = [(c.name, c.message) for p in solution.parts for c in p.checks if c.points < c.max_points]
+    assert solution.max_score == 100
+    assert solution.score >= 95, lost_points
+    assert all(c.status == "ok" for c in solution.execution.cells)  # type: ignore[union-attr]
+    assert set(solution.curves) == {"history_mnist", "history_mnist_deep", "history_very_deep"}
+    assert len(solution.curves["history_very_deep"]["val_loss"]) == 20
+    assert solution.profile == "smoke"
+    assert set(solution.reference) >= {"mnist_accuracy", "deep_accuracy", "very_deep_accuracy"}
+    # The shell and magic lines the worksheet keeps are skipped, not errors.
+    skipped = [s.text for s in solution.execution.skipped_lines]  # type: ignore[union-attr]
+    assert "%load_ext tensorboard" in skipped and "!jupyter nbconvert --to pdf mlp_week09.ipynb" in skipped
+
+
+def test_the_example_solution_in_its_own_words_scores_full_marks(lab: Lab, solution: Result) -> None:
+    result = graded("maya", lab.examples / "maya-solution.ipynb", lab)
+    assert result.status == "graded"
+    assert lost(result, solution) == set(), [(c.name, c.message) for p in result.parts for c in p.checks
+                                             if c.points < c.max_points]
+
+
+def test_the_blank_template_scores_at_most_20_percent(lab: Lab) -> None:
+    result = graded("template", lab.template, lab)
+    assert result.status == "graded"
+    assert result.score <= 20
+    assert "placeholder" in message(result, "when-to-stop")
+    assert "`model_mnist` is not defined" in message(result, "mnist-params")
+    # load_data() ran in the template: the images are there, not yet flattened and scaled.
+    assert "(6000, 28, 28)" in message(result, "x-train-shape")
+
+
+def test_nine_hidden_layers_lose_only_the_very_deep_architecture_and_parameters(lab: Lab, solution: Result) -> None:
+    result = graded("partial", lab.examples / "tom-partial.ipynb", lab)
+    assert lost(result, solution) == {"very-deep-architecture", "very-deep-params"}
+    assert "233,866" in message(result, "very-deep-params") and "250,378" in message(result, "very-deep-params")
+    assert "layer 10" in message(result, "very-deep-architecture")
