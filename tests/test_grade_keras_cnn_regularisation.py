@@ -6,20 +6,17 @@ CI runs them all the same.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder import GradeOptions, Result, grade
+from autograder import Result, grade
 from autograder.course import Course
 from autograder.labs import Lab, load_lab
+from tests.grading import SMOKE, grade_solution, lost, message
 
 pytestmark = pytest.mark.slow
-
-SMOKE = GradeOptions(profile="smoke")
-_MARKER = re.compile(r"^\s*(### (BEGIN|END) SOLUTION|<!--\s*(BEGIN|END) SOLUTION\s*-->)\s*$")
 
 
 @pytest.fixture(scope="module")
@@ -27,28 +24,9 @@ def lab(course: Course) -> Lab:
     return load_lab("keras-cnn-regularisation", course)
 
 
-def points(result: Result) -> dict[str, float]:
-    return {c.name: c.points for p in result.parts for c in p.checks}
-
-
-def lost(result: Result, reference: Result) -> set[str]:
-    mine, full = points(result), points(reference)
-    return {name for name in full if mine[name] < full[name]}
-
-
-def message(result: Result, check: str) -> str:
-    return next(c.message for p in result.parts for c in p.checks if c.name == check)
-
-
 @pytest.fixture(scope="module")
 def solution(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Result:
-    """The solution as a student hands it in: markers gone, everything else kept."""
-    nb = nbformat.read(lab.solution, as_version=4)
-    for cell in nb.cells:
-        cell.source = "\n".join(line for line in cell.source.split("\n") if not _MARKER.match(line))
-    path = tmp_path_factory.mktemp("keras-cnn-regularisation") / "solution.ipynb"
-    nbformat.write(nb, path)
-    return grade(path, lab, SMOKE)
+    return grade_solution(lab, tmp_path_factory.mktemp("solution"))
 
 
 def test_the_solution_scores_at_least_95(solution: Result) -> None:

@@ -7,20 +7,17 @@ images), and thresholds come from the reference trained on the same data.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from autograder import GradeOptions, Result, grade
+from autograder import Result, grade
 from autograder.course import Course
 from autograder.labs import Lab, load_lab
+from tests.grading import SMOKE, grade_solution, lost, message
 
 pytestmark = pytest.mark.slow
 
-SMOKE = GradeOptions(profile="smoke")
-_MARKER = re.compile(r"^\s*(### (BEGIN|END) SOLUTION|<!--\s*(BEGIN|END) SOLUTION\s*-->)\s*$")
 _graded: dict[str, Result] = {}
 
 
@@ -36,28 +33,9 @@ def graded(name: str, path: Path, lab: Lab) -> Result:
     return _graded[name]
 
 
-def points(result: Result) -> dict[str, float]:
-    return {c.name: c.points for p in result.parts for c in p.checks}
-
-
-def lost(result: Result, reference: Result) -> set[str]:
-    mine, full = points(result), points(reference)
-    return {name for name in full if mine[name] < full[name]}
-
-
-def message(result: Result, check: str) -> str:
-    return next(c.message for p in result.parts for c in p.checks if c.name == check)
-
-
 @pytest.fixture(scope="module")
 def solution(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Result:
-    """The solution as a student would hand it in: markers gone, everything else kept."""
-    nb = nbformat.read(lab.solution, as_version=4)
-    for cell in nb.cells:
-        cell.source = "\n".join(line for line in cell.source.split("\n") if not _MARKER.match(line))
-    path = tmp_path_factory.mktemp("keras-mnist-mlp") / "solution.ipynb"
-    nbformat.write(nb, path)
-    return graded("solution", path, lab)
+    return grade_solution(lab, tmp_path_factory.mktemp("solution"))
 
 
 def test_the_solution_scores_at_least_95_percent(solution: Result) -> None:
