@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from autograder.batch import find_notebooks, grade_batch, write_outputs
+from autograder.bundle import write_student_bundle
 from autograder.ci import publish, verdict
 from autograder.config import ExecutionLimits, GradeOptions
 from autograder.course import find_course
@@ -61,6 +62,10 @@ def _cmd_labs(args: argparse.Namespace) -> int:
 
 def _cmd_release(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab, find_course(args.course))
+    if args.student_bundle:
+        rubric = write_student_bundle(lab, Path(args.student_bundle))
+        print(f"wrote the student bundle of {lab.id} to {args.student_bundle} (public rubric: {rubric})")
+        return 0
     out = release(lab.solution, Path(args.out) if args.out else lab.template)
     print(f"wrote the student template of {lab.id} to {out}")
     return 0
@@ -126,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="generate a lab's student template from its solution")
     p.add_argument("--lab", required=True)
     p.add_argument("--out", help="where to write it (default: the lab's template.ipynb)")
+    p.add_argument("--student-bundle", metavar="DIR",
+                   help="instead, write what students get: template, contract, public checks, no hidden data")
     p.set_defaults(func=_cmd_release)
 
     p = sub.add_parser("grade", help="grade notebooks (files or folders) and write results and reports")

@@ -35,11 +35,14 @@ class Course:
 
 
 def find_course(root: Path | None = None) -> Course:
-    """The course at ``root``, ``$AUTOGRADER_COURSE``, or beside the package."""
+    """The course at ``root``, ``$AUTOGRADER_COURSE``, beside the package, or around the
+    working directory (an assignment repository with a student bundle)."""
     candidates = [root] if root else []
     if os.environ.get("AUTOGRADER_COURSE"):
         candidates.append(Path(os.environ["AUTOGRADER_COURSE"]))
     candidates.append(Path(__file__).resolve().parent.parent)
+    # A student's assignment repository: the notebook's folder or one above it.
+    candidates.extend([Path.cwd(), *Path.cwd().parents])
     for candidate in candidates:
         if candidate is not None and (candidate / "assignments").is_dir():
             return Course(candidate.resolve())

@@ -14,6 +14,9 @@ import numpy as np
 
 SEEDS = (1, 2, 3)
 
+# Data a student bundle may carry: the public digits split every student computes anyway.
+PUBLIC_DATA = ("X_train", "X_test", "y_train", "y_test", "X_train_cnn", "X_test_cnn")
+
 # Hidden: the probe data a student's from-scratch MLP is tried on. It never enters the
 # student's kernel, and feedback never shows it.
 _PROBE_STATE = 20231123

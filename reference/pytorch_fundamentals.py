@@ -19,6 +19,9 @@ import numpy as np
 
 SEEDS = (1, 2, 3)
 
+# Data a student bundle may carry: the notebook's own perceptron points.
+PUBLIC_DATA = ("perceptron_X", "perceptron_y")
+
 # Hidden: the linearly separable data a student's Perceptron is trained and tested on
 # in the grader's probe process. It never enters the student's kernel.
 _PERCEPTRON_STATE = 20231124

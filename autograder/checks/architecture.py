@@ -87,10 +87,17 @@ def _layers(model: Any) -> list[dict[str, Any]]:
 
 
 @register("architecture")
-def architecture(ctx: CheckContext, *, name: str, reference: str | None = None) -> Outcome:
-    """Every layer of ``name`` matches the reference model ``reference`` (default: same name):
-    type, units/filters, kernel, activation, output shape and parameters."""
-    expected = _layers(ctx.reference_model(reference or name))
+def architecture(
+    ctx: CheckContext,
+    *,
+    name: str,
+    reference: str | None = None,
+    expected_layers: list[dict[str, Any]] | None = None,
+) -> Outcome:
+    """Every layer of ``name`` matches the reference model ``reference`` (default: same name),
+    or ``expected_layers`` as a student bundle carries them: type, units/filters, kernel,
+    activation, output shape and parameters."""
+    expected = expected_layers if expected_layers is not None else _layers(ctx.reference_model(reference or name))
     found = _layers(ctx.artifacts.keras_model(name))
     rows: list[list[Any]] = []
     row_ok: list[bool] = []
