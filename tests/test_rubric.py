@@ -169,7 +169,7 @@ def test_a_lab_and_its_rubric_load_together(tmp_path: Path) -> None:
     lab = load_lab("demo", course)
     assert lab.id == "demo"
     assert lab.folder == course.assignments / "demo"
-    assert lab.export_spec() == {"X": "array"}
+    assert lab.export_spec() == {"X": {"kind": "array", "input": None, "dtype": "float32", "variants": {}}}
     assert [c.spec.id for c in lab.rubric.checks] == ["x-shape", "x-range"]
 
 
