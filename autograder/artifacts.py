@@ -84,7 +84,12 @@ class ArtifactBundle:
         if entry.status == "wrong-type":
             raise ArtifactError(f"`{name}` has the wrong type ({entry.type}): {entry.message}")
         if entry.status == "error":
-            raise ArtifactError(f"`{name}` could not be exported: {entry.message}")
+            hint = ""
+            if entry.kind.startswith("torch"):
+                # The grader runs PyTorch models only as torch.export graphs, never the student's Python.
+                hint = (". The grader runs your model as a torch.export graph: forward() must work for any batch "
+                        "size and must not branch in Python on tensor values or call NumPy/.item() on them.")
+            raise ArtifactError(f"`{name}` could not be exported: {entry.message}{hint}")
         return entry
 
     def _path(self, name: str, suffix: str) -> Path:
