@@ -158,3 +158,17 @@ def test_relation_uses_the_reference_modules_function(lab: Lab, tmp_path: Path, 
         "unit": lambda points: (bool(np.all(points[:, 1] == 1)), "every point has y = 1")})})
     ctx.__dict__["reference_module"] = module
     assert run("relation", ctx, names=["points"], fn="unit").message == "every point has y = 1"
+
+
+class Branchy(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.sum().item() > 0:  # Python control flow on a tensor's value: no graph can hold it
+            return x
+        return -x
+
+
+def test_a_model_that_cannot_be_exported_says_what_to_change(lab: Lab, tmp_path: Path) -> None:
+    ctx = export(lab, tmp_path, {"net": Branchy()})
+    outcome = run("output-shape", ctx, name="net", input=[2, 4], expected=[2, 4])
+    assert outcome.status == "error"
+    assert "could not be exported" in outcome.message and "must not branch in Python" in outcome.message
