@@ -68,11 +68,15 @@ def _autograder_export(spec: dict[str, dict[str, Any]], outdir: str, namespace: 
         shape = [2, *(entry.get("input") or [])]
         dtype = torch.int64 if entry.get("dtype") == "int64" else torch.float32
         example = torch.zeros(shape, dtype=dtype)
+        was_training = module.training
         module.eval()
-        with torch.no_grad():
-            program = torch.export.export(
-                module, (example,), dynamic_shapes=({0: Dim("batch", min=1, max=1 << 20)},), strict=False
-            )
+        try:
+            with torch.no_grad():
+                program = torch.export.export(
+                    module, (example,), dynamic_shapes=({0: Dim("batch", min=1, max=1 << 20)},), strict=False
+                )
+        finally:
+            module.train(was_training)  # a self-check in the student's live kernel changes nothing
         torch.export.save(program, path)
 
     def export_one(name: str, entry: dict[str, Any]) -> dict[str, str]:
@@ -119,8 +123,9 @@ def _autograder_export(spec: dict[str, dict[str, Any]], outdir: str, namespace: 
             import torch
 
             for variant, how in (entry.get("variants") or {"default": {}}).items():
-                torch.manual_seed(0)
-                instance = value(*how.get("args", ()), **how.get("kwargs", {}))
+                with torch.random.fork_rng():  # leaves the student's random state as it was
+                    torch.manual_seed(0)
+                    instance = value(*how.get("args", ()), **how.get("kwargs", {}))
                 export_torch(instance, f"{base}.{variant}.pt2", entry)
             typename = value.__qualname__
         elif kind == "torch-model-dict":
@@ -136,7 +141,7 @@ def _autograder_export(spec: dict[str, dict[str, Any]], outdir: str, namespace: 
         try:
             manifest[name] = {"kind": entry["kind"], **export_one(name, entry)}
         except Exception as exc:  # one bad name must not stop the others
-            message = f"{type(exc).__name__}: {exc}"[:500]
+            message = (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:500]
             manifest[name] = {"kind": entry["kind"], "status": "error", "message": message}
     with open(os.path.join(outdir, "manifest.json"), "w", encoding="utf-8") as handle:
         json.dump(manifest, handle)

@@ -172,3 +172,15 @@ def test_a_model_that_cannot_be_exported_says_what_to_change(lab: Lab, tmp_path:
     outcome = run("output-shape", ctx, name="net", input=[2, 4], expected=[2, 4])
     assert outcome.status == "error"
     assert "could not be exported" in outcome.message and "must not branch in Python" in outcome.message
+
+
+def test_exporting_leaves_a_live_kernels_models_and_random_state_as_they_were(lab: Lab, tmp_path: Path) -> None:
+    # check() exports from the student's own running kernel: training mode and the
+    # random stream must be untouched afterwards.
+    net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    export(lab, tmp_path, {"net": net, "Recurrent": Recurrent})
+    assert net.training
+    assert torch.equal(torch.rand(3), expected_next)
