@@ -117,7 +117,8 @@ def architecture(
     table = {"columns": ["#", "expected layer", "your layer", "output shape (expected / yours)",
                          "parameters (expected / yours)"], "rows": rows, "row_ok": row_ok}
     if first_bad is None:
-        return Outcome.passed(f"`{name}` has the expected {len(found)} layers.", table=table)
+        plural = "" if len(found) == 1 else "s"
+        return Outcome.passed(f"`{name}` has the expected {len(found)} layer{plural}.", table=table)
     index, exp, got = first_bad
     if exp is None:
         what = f"layer {index} ({got['layer']}) is one more than expected"
