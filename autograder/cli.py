@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.batch import find_notebooks, grade_batch, write_outputs
+from autograder.batch import BatchOptions, grade_batch, run_batch, write_outputs
 from autograder.bundle import write_student_bundle
 from autograder.ci import publish, verdict
 from autograder.config import ExecutionLimits, GradeOptions
@@ -73,11 +73,12 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 def _cmd_grade(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab, find_course(args.course))
-    notebooks = find_notebooks(Path(p) for p in args.paths)
-    if not notebooks:
+    batch = BatchOptions(workers=args.workers, executor=args.executor, scheduler=args.scheduler, force=args.force,
+                         canvas_assignment=args.canvas_assignment or "")
+    outcome = run_batch([Path(p) for p in args.paths], lab, Path(args.out), _options(args), batch)
+    if not outcome.results:
         print("no notebooks (.ipynb) found in the given paths", file=sys.stderr)
         return 2
-    grade_batch(notebooks, lab, Path(args.out), _options(args))
     return 0
 
 
@@ -111,7 +112,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         blank = release(lab.solution, Path(tmp) / "carol-blank.ipynb")
         examples = sorted(lab.examples.glob("*.ipynb"))
-        results = grade_batch([*examples, blank], lab, out, _options(args))
+        results = grade_batch([*examples, blank], lab, out, _options(args), workers=1)
     print(f"\n{'submission':24} {'score':>10}  status")
     for result in results:
         print(f"{result.submission:24} {result.score:>6g}/{result.max_score:<4g} {result.status}")
@@ -137,8 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="grade notebooks (files or folders) and write results and reports")
     _add_grading_options(p)
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("paths", nargs="+", help="notebooks or folders of notebooks")
+    p.add_argument("--out", required=True, help="output folder; a rerun grades only what is missing or changed")
+    p.add_argument("--workers", type=int, default=None,
+                   help="submissions graded at once (default: what the cores, memory and GPUs hold)")
+    p.add_argument("--force", action="store_true", help="regrade submissions whose stored result is up to date")
+    p.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="local worker processes, or a Dask distributed cluster (with --scheduler)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--canvas-assignment", default=None, metavar="TITLE",
+                   help="the assignment's column in canvas.csv, as Canvas names it (default: the lab's title)")
+    p.add_argument("paths", nargs="+",
+                   help="notebooks, folders (of notebooks or per-student folders), an LMS zip (Canvas, Moodle), "
+                        "or a Gradescope export folder")
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("check", help="a student's self-check: the public checks of one notebook")

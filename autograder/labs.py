@@ -8,6 +8,7 @@ kernel seeds.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -53,6 +54,15 @@ class DiscussionSpec(BaseModel):
     placeholder: str = "YOUR ANSWER HERE"
 
 
+class LabResources(BaseModel):
+    """What one kernel of this lab needs; sets how many submissions grade at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    memory_gib: float = Field(default=3.0, gt=0, description="resident memory of a kernel running the lab")
+    gpu_memory_gib: float = Field(default=2.0, gt=0, description="GPU memory of a kernel (memory growth on)")
+
+
 class LabSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -65,6 +75,7 @@ class LabSpec(BaseModel):
     datasets: tuple[Literal["mnist", "fashion-mnist"], ...] = ()
     names: dict[str, NameKind | NameSpec]
     discussions: dict[str, DiscussionSpec] = Field(default_factory=dict)
+    resources: LabResources = LabResources()
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,16 @@ class Lab:
 
     def kind(self, name: str) -> NameKind | None:
         return self.name_spec(name).kind if name in self.spec.names else None
+
+    def fingerprint(self) -> str:
+        """A hash of the lab's contract, rubric and reference: a result graded under another
+        fingerprint may differ, so a batch rerun regrades it."""
+        digest = hashlib.sha256()
+        reference = self.course.reference / f"{self.spec.reference}.py"
+        for path in (self.folder / "lab.yaml", self.rubric.path, reference):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes() if path.is_file() else b"-")
+        return digest.hexdigest()
 
     def export_spec(self) -> dict[str, dict[str, Any]]:
         """What the kernel exports, as plain JSON data."""

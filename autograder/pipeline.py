@@ -28,7 +28,7 @@ from autograder.sanitize import SanitizedCell, sanitize_cell
 from autograder.scoring import score, zero_parts
 
 
-def _version() -> str:
+def grader_version() -> str:
     try:
         return metadata.version("autograder")
     except metadata.PackageNotFoundError:
@@ -86,7 +86,7 @@ def grade(
         "profile": options.profile,
         "seed": options.seed,
         "environment": describe(options.device),
-        "grader_version": _version(),
+        "grader_version": grader_version(),
         "graded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     max_score = lab_obj.rubric.spec.total

@@ -8,14 +8,13 @@ results are pydantic models that round-trip through ``result.json`` unchanged.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from autograder.errors import SubmissionStatus
+from autograder.files import write_atomic
 
 SCHEMA_VERSION = "1.0"
 
@@ -126,6 +125,10 @@ class Result(_Model):
     timings: dict[str, float] = Field(default_factory=dict)
     grader_version: str = ""
     graded_at: str = ""
+    grading_key: str = Field(
+        default="", description="hash of what decided this result (notebook, lab, rubric, grader, options): "
+        "a batch rerun regrades the submission only when it changes"
+    )
 
     @property
     def needs_review(self) -> bool:
@@ -146,11 +149,7 @@ class Result(_Model):
 
     def write(self, path: Path) -> None:
         """Write atomically: a crash never leaves a half-written result behind."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".result-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(self.to_json())
-        os.replace(tmp, path)
+        write_atomic(path, self.to_json())
 
     @classmethod
     def read(cls, path: Path) -> Result:

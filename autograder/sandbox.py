@@ -23,7 +23,11 @@ KERNEL_NAME = "autograder-sandbox"
 
 # Variables a kernel may inherit: enough to find executables and libraries, nothing
 # that could carry the grader's secrets or configuration.
-_INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH")
+_INHERITED = (
+    "PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH",
+    # A batch worker's share of the cores (autograder/resources.py).
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+)
 
 
 @dataclass(frozen=True)
