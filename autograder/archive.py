@@ -43,8 +43,9 @@ def _safe_name(name: str) -> PurePosixPath:
 
 
 def _is_link_or_special(info: zipfile.ZipInfo) -> bool:
-    mode = info.external_attr >> 16
-    return bool(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+    # Archives made on Windows carry no Unix file type: those are plain files.
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    return kind not in (0, stat.S_IFREG, stat.S_IFDIR)
 
 
 def extract_zip(archive: Path, dest: Path, limits: ArchiveLimits | None = None) -> list[Path]:

@@ -24,6 +24,7 @@ import numpy as np
 
 from autograder import probe_main
 from autograder.config import ExecutionLimits
+from autograder.kernel_launcher import die_with_parent
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ProbeResult:
 def _limits(limits: ExecutionLimits) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes))
+    die_with_parent()
 
 
 def run_probe(

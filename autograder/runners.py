@@ -10,7 +10,6 @@ retry, then into that one submission's failure.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import signal
@@ -27,6 +26,7 @@ from typing import Any, Protocol
 from autograder.config import GradeOptions
 from autograder.course import find_course
 from autograder.errors import ConfigError
+from autograder.kernel_launcher import die_with_parent
 from autograder.labs import Lab, load_lab
 from autograder.pipeline import grade
 from autograder.resources import Slot
@@ -89,17 +89,10 @@ def run_job(job: Job) -> str:
     return result.model_copy(update=update).to_json()
 
 
-def _die_with_parent() -> None:
+def _init_worker(slots: Any) -> None:
     # A batch killed with -9 must not leave workers grading behind it: they would write
     # results while the next run grades the same submissions.
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
-def _init_worker(slots: Any) -> None:
-    _die_with_parent()
+    die_with_parent()
     # The main process handles Ctrl-C; workers are stopped by it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     slot: Slot = slots.get()
