@@ -1,7 +1,8 @@
 """Grade a class: many submissions, in parallel, resumable, with every output written as it goes.
 
 Each submission's folder (``result.json``, ``report.html``, ``report.md``, Gradescope's
-``gradescope/results.json``) is written atomically as soon as it is graded, and the
+``gradescope/results.json``, and ``execution.json`` naming what the kernel exported, kept
+in ``.store/`` for regrades) is written atomically as soon as it is graded, and the
 gradebook after each one; so a batch killed at any point keeps everything graded, and
 the same command run again grades only what is missing or out of date (its
 ``grading_key`` differs: the notebook, lab, rubric, grader or options changed).
@@ -35,8 +36,9 @@ from autograder.progress import Progress
 from autograder.report import render_html, render_markdown
 from autograder.resources import plan_slots
 from autograder.result import Result
-from autograder.runners import DaskRunner, Job, LocalRunner, Runner
+from autograder.runners import DaskRunner, Graded, Job, LocalRunner, Runner
 from autograder.scoring import zero_parts
+from autograder.store import ArtifactStore
 
 Executor = Literal["local", "dask"]
 
@@ -106,7 +108,7 @@ def find_notebooks(paths: Iterable[Path]) -> list[Path]:
 
 
 @contextlib.contextmanager
-def _exclusive(out_dir: Path) -> Iterator[None]:
+def exclusive(out_dir: Path) -> Iterator[None]:
     """One batch at a time per output folder; the OS drops the lock if the batch is killed."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / ".autograder.lock").open("a+") as handle:
@@ -158,7 +160,7 @@ def run_batch(
 ) -> BatchOutcome:
     """Grade every submission in ``paths`` for ``lab`` into ``out_dir``; see the module's doc."""
     batch = batch or BatchOptions()
-    with _exclusive(out_dir):
+    with exclusive(out_dir):
         unpack = out_dir / ".intake"
         shutil.rmtree(unpack, ignore_errors=True)
         intake = collect(paths, unpack)
@@ -167,7 +169,9 @@ def run_batch(
 
 def _run(intake: Intake, lab: Lab, out_dir: Path, options: GradeOptions, batch: BatchOptions) -> BatchOutcome:
     outcome = BatchOutcome(superseded=intake.superseded)
+    store = ArtifactStore(out_dir)
     by_id: dict[str, Result] = {}
+    subs: dict[str, Submission] = {}
     jobs: list[Job] = []
     for sub in intake.submissions:
         content = sub.path.read_bytes()
@@ -177,6 +181,7 @@ def _run(intake: Intake, lab: Lab, out_dir: Path, options: GradeOptions, batch: 
             by_id[sub.id] = stored
             outcome.reused.append(sub.id)
             continue
+        subs[sub.id] = sub
         jobs.append(Job(sub.id, sub.path.name, content, str(sub.path), lab.id, str(lab.course.root),
                         options, key, lab.fingerprint()))
     runner = _runner(lab, options, batch) if jobs else None
@@ -184,8 +189,13 @@ def _run(intake: Intake, lab: Lab, out_dir: Path, options: GradeOptions, batch: 
                         stream=None) if batch.progress else None
     try:
         for job, produced in runner.run(jobs) if runner else ():
-            result = (Result.model_validate_json(produced).model_copy(update={"grading_key": job.key})
-                      if isinstance(produced, str) else _failed(job, lab, produced))
+            if isinstance(produced, Graded):
+                result = Result.model_validate_json(produced.result_json).model_copy(update={"grading_key": job.key})
+                store.record(subs[job.submission], job.content, produced.artifacts,
+                             tuple(lab.spec.names), options, result.grader_version)
+            else:
+                result = _failed(job, lab, produced)
+                store.record(subs[job.submission], job.content, {}, tuple(lab.spec.names), options, grader_version())
             write_outputs(result, out_dir)
             by_id[result.submission] = result
             outcome.graded.append(result.submission)
@@ -196,7 +206,8 @@ def _run(intake: Intake, lab: Lab, out_dir: Path, options: GradeOptions, batch: 
         if runner:
             runner.close()
     outcome.results = [by_id[s.id] for s in intake.submissions if s.id in by_id]
-    _write_class_outputs(intake, outcome, lab, out_dir, batch)
+    rows = [(s, by_id[s.id]) for s in intake.submissions if s.id in by_id]
+    write_class_outputs(rows, intake.superseded, lab, out_dir, batch.canvas_assignment)
     if progress:
         progress.finish()
         print(render_terminal(summarise(lab.id, outcome.results, intake.superseded)), file=progress.stream)
@@ -205,12 +216,13 @@ def _run(intake: Intake, lab: Lab, out_dir: Path, options: GradeOptions, batch: 
     return outcome
 
 
-def _write_class_outputs(intake: Intake, outcome: BatchOutcome, lab: Lab, out_dir: Path, batch: BatchOptions) -> None:
-    write_gradebook(outcome.results, out_dir / "gradebook.csv")
-    by_id = {r.submission: r for r in outcome.results}
-    rows = [(s, by_id[s.id]) for s in intake.submissions if s.id in by_id]
-    write_canvas_csv(rows, out_dir / "canvas.csv", assignment=batch.canvas_assignment or lab.spec.title)
-    write_class_report(summarise(lab.id, outcome.results, intake.superseded), out_dir)
+def write_class_outputs(rows: Sequence[tuple[Submission, Result]], superseded: Sequence[Superseded], lab: Lab,
+                        out_dir: Path, canvas_assignment: str = "") -> None:
+    """The gradebook, Canvas's CSV and the class summary of ``rows``."""
+    results = [result for _, result in rows]
+    write_gradebook(results, out_dir / "gradebook.csv")
+    write_canvas_csv(rows, out_dir / "canvas.csv", assignment=canvas_assignment or lab.spec.title)
+    write_class_report(summarise(lab.id, results, superseded), out_dir)
 
 
 def grade_batch(
@@ -228,4 +240,5 @@ def grade_batch(
     return run_batch(paths, lab, out_dir, options, batch).results
 
 
-__all__ = ["BatchOptions", "BatchOutcome", "grade_batch", "grading_key", "run_batch", "write_outputs"]
+__all__ = ["BatchOptions", "BatchOutcome", "grade_batch", "grading_key", "run_batch", "write_class_outputs",
+           "write_outputs"]

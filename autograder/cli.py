@@ -17,6 +17,7 @@ from autograder.course import find_course
 from autograder.errors import AutograderError
 from autograder.labs import load_lab
 from autograder.pipeline import grade
+from autograder.regrade import regrade, render_changes
 from autograder.release import release
 from autograder.report import render_summary
 
@@ -79,6 +80,26 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     if not outcome.results:
         print("no notebooks (.ipynb) found in the given paths", file=sys.stderr)
         return 2
+    return 0
+
+
+def _cmd_regrade(args: argparse.Namespace) -> int:
+    course = find_course(args.course)
+    lab = load_lab(args.lab, course, rubric_path=Path(args.rubric) if args.rubric else None)
+    outcome = regrade(lab, Path(args.out), dry_run=args.dry_run)
+    print(render_changes(outcome))
+    if args.dry_run:
+        print("dry run: nothing was written")
+    else:
+        executed = f", {len(outcome.executed)} executed again" if outcome.executed else ", no notebook executed"
+        print(f"regraded {len(outcome.results)} submission(s) from their stored executions{executed}; "
+              f"outputs in {args.out}")
+    return 0
+
+
+def _cmd_rubric_diff(args: argparse.Namespace) -> int:
+    lab = load_lab(args.lab, find_course(args.course), rubric_path=Path(args.new_rubric))
+    print(render_changes(regrade(lab, Path(args.out), dry_run=True)))
     return 0
 
 
@@ -151,6 +172,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="notebooks, folders (of notebooks or per-student folders), an LMS zip (Canvas, Moodle), "
                         "or a Gradescope export folder")
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("regrade", help="rerun checks, scoring and reports of a graded class after a rubric change, "
+                                       "without executing the notebooks")
+    p.add_argument("--lab", required=True)
+    p.add_argument("--out", required=True, help="the output folder of `autograder grade`")
+    p.add_argument("--rubric", default=None, help="a rubric file to use instead of the course's")
+    p.add_argument("--dry-run", action="store_true", help="only show how the scores would change")
+    p.set_defaults(func=_cmd_regrade)
+
+    p = sub.add_parser("rubric", help="rubric tools")
+    rubric_sub = p.add_subparsers(dest="rubric_command", required=True)
+    p = rubric_sub.add_parser("diff", help="how a graded class's scores would change under NEW_RUBRIC")
+    p.add_argument("--lab", required=True)
+    p.add_argument("--out", required=True, help="the output folder of `autograder grade`")
+    p.add_argument("new_rubric")
+    p.set_defaults(func=_cmd_rubric_diff)
 
     p = sub.add_parser("check", help="a student's self-check: the public checks of one notebook")
     _add_grading_options(p)

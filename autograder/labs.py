@@ -125,8 +125,8 @@ class Lab:
         return {name: self.name_spec(name).model_dump(mode="json") for name in self.spec.names}
 
 
-def load_lab(lab_id: str, course: Course) -> Lab:
-    """Load and cross-check a lab's metadata and rubric."""
+def load_lab(lab_id: str, course: Course, *, rubric_path: Path | None = None) -> Lab:
+    """Load and cross-check a lab's metadata and rubric (the course's, or ``rubric_path``)."""
     folder = course.assignments / lab_id
     meta = folder / "lab.yaml"
     if not meta.is_file():
@@ -136,7 +136,7 @@ def load_lab(lab_id: str, course: Course) -> Lab:
         spec = LabSpec.model_validate(yaml.safe_load(meta.read_text(encoding="utf-8")))
     except (yaml.YAMLError, ValidationError) as exc:
         raise ConfigError(f"{meta}: {exc}") from exc
-    rubric = load_rubric(course.rubrics / f"{lab_id}.yaml")
+    rubric = load_rubric(rubric_path or course.rubrics / f"{lab_id}.yaml")
     if rubric.lab != lab_id:
         raise RubricError(f"{rubric.path}: the rubric is for lab {rubric.lab!r}, not {lab_id!r}")
     unknown = sorted(rubric.names() - set(spec.names) - set(spec.discussions))

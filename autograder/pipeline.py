@@ -6,6 +6,7 @@ submission's failure into its recorded result, so one bad notebook never stops a
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import UTC, datetime
 from importlib import metadata
@@ -22,7 +23,7 @@ from autograder.errors import ArtifactError, ConfigError, SubmissionError
 from autograder.executor import execute
 from autograder.labs import Lab, load_lab
 from autograder.notebook import LoadedNotebook, load_notebook, submission_id
-from autograder.result import ExecutionRecord, PartResult, Result, SubmissionStatus
+from autograder.result import ExecutionRecord, PartResult, Result, SkippedLine, SubmissionStatus
 from autograder.sandbox import Sandbox, SandboxPolicy
 from autograder.sanitize import SanitizedCell, sanitize_cell
 from autograder.scoring import score, zero_parts
@@ -69,8 +70,13 @@ def grade(
     options: GradeOptions | None = None,
     *,
     submission: str | None = None,
+    keep_artifacts: Path | None = None,
 ) -> Result:
-    """Grade ``notebook`` for ``lab``; never raises for a bad submission, only for a bad course."""
+    """Grade ``notebook`` for ``lab``; never raises for a bad submission, only for a bad course.
+
+    ``keep_artifacts``: a folder (not yet existing) to copy what the kernel exported to,
+    for a later regrade without execution.
+    """
     options = options or GradeOptions()
     path = Path(notebook)
     lab_obj = lab if isinstance(lab, Lab) else load_lab(lab, find_course())
@@ -98,24 +104,30 @@ def grade(
         parts = zero_parts(lab_obj.rubric, str(exc), public_only=options.public_only)
         return Result(status=exc.status, message=str(exc), score=0.0, max_score=_max(parts, max_score),
                       parts=parts, timings={"total": round(time.monotonic() - started, 3)}, **base)
-    return _grade_loaded(loaded, lab_obj, options, base, started)
+    return _grade_loaded(loaded, lab_obj, options, base, started, keep_artifacts)
 
 
 def _max(parts: tuple[PartResult, ...], default: float) -> float:
     return sum(p.max_score for p in parts if not p.extra_credit) or default
 
 
-def _grade_loaded(
-    loaded: LoadedNotebook, lab: Lab, options: GradeOptions, base: dict[str, Any], started: float
-) -> Result:
+def sanitize(loaded: LoadedNotebook) -> tuple[list[SanitizedCell], list[SkippedLine]]:
+    """The notebook's code cells as the kernel runs them, and the lines it will not run."""
     cells: list[SanitizedCell] = []
-    skipped = []
+    skipped: list[SkippedLine] = []
     for index, source in loaded.code_cells():
         cell, lines = sanitize_cell(index, source)
         cells.append(cell)
         skipped.extend(lines)
+    return cells, skipped
+
+
+def _grade_loaded(
+    loaded: LoadedNotebook, lab: Lab, options: GradeOptions, base: dict[str, Any], started: float,
+    keep_artifacts: Path | None,
+) -> Result:
+    cells, skipped = sanitize(loaded)
     policy = SandboxPolicy(limits=options.limits, seed=options.seed, device=options.device)
-    timings: dict[str, float] = {}
     with Sandbox(policy, keep=options.keep_workdir) as sandbox:
         sandbox.stage_datasets(lab.spec.datasets, options.profile)
         try:
@@ -125,26 +137,51 @@ def _grade_loaded(
             return Result(status=exc.status, message=str(exc), score=0.0,
                           max_score=_max(parts, lab.rubric.spec.total), parts=parts, sha256=loaded.sha256,
                           **{**base, "notes": (*base["notes"], *loaded.notes)})
-        timings["execute"] = outcome.record.seconds
-        unavailable = "" if outcome.exported else (
-            "the kernel died before the grader could read your variables"
-            if outcome.record.kernel_died else "the grader could not read your variables after the notebook ran"
-        )
-        artifacts = ArtifactBundle(outcome.export_dir if outcome.exported else None, unavailable=unavailable)
-        t0 = time.monotonic()
-        ctx = CheckContext(
-            lab=lab, profile=options.profile, artifacts=artifacts, notebook=loaded,
-            cells=cells, limits=options.limits, cache_dir=options.cache_dir,
-        )
-        parts = score(lab.rubric, ctx, public_only=options.public_only)
-        timings["check"] = round(time.monotonic() - t0, 3)
-        curves = _curves(lab, artifacts)
-    notes = [*base.pop("notes"), *loaded.notes, *_execution_notes(outcome.record)]
+        if keep_artifacts is not None and outcome.exported:
+            shutil.copytree(outcome.export_dir, keep_artifacts)
+        artifacts = ArtifactBundle(outcome.export_dir if outcome.exported else None,
+                                   unavailable=unavailable_reason(outcome.record, exported=outcome.exported))
+        return assess(lab, options, loaded, cells, outcome.record, artifacts, base, started)
+
+
+def unavailable_reason(record: ExecutionRecord, *, exported: bool) -> str:
+    """Why no exported name can be read, or "" when they can."""
+    if exported:
+        return ""
+    if record.kernel_died:
+        return "the kernel died before the grader could read your variables"
+    return "the grader could not read your variables after the notebook ran"
+
+
+def assess(
+    lab: Lab,
+    options: GradeOptions,
+    loaded: LoadedNotebook,
+    cells: list[SanitizedCell],
+    record: ExecutionRecord,
+    artifacts: ArtifactBundle,
+    base: dict[str, Any],
+    started: float,
+) -> Result:
+    """Check and score what an execution produced: everything after the kernel.
+
+    A regrade calls this with an execution's stored record and artifacts, so a rubric
+    change never needs the notebook run again.
+    """
+    t0 = time.monotonic()
+    ctx = CheckContext(
+        lab=lab, profile=options.profile, artifacts=artifacts, notebook=loaded,
+        cells=cells, limits=options.limits, cache_dir=options.cache_dir,
+    )
+    parts = score(lab.rubric, ctx, public_only=options.public_only)
+    timings = {"execute": record.seconds, "check": round(time.monotonic() - t0, 3)}
+    curves = _curves(lab, artifacts)
+    notes = [*base["notes"], *loaded.notes, *_execution_notes(record)]
     notes += [ctx.answer(tag).note for tag in lab.spec.discussions if ctx.answer(tag).note]
     status: SubmissionStatus = "graded"
-    if outcome.record.kernel_died:
+    if record.kernel_died:
         status = "kernel-died"
-    elif outcome.record.timed_out:
+    elif record.timed_out:
         status = "timeout"
     timings["total"] = round(time.monotonic() - started, 3)
     reference = {}
@@ -156,10 +193,9 @@ def _grade_loaded(
         max_score=_max(parts, lab.rubric.spec.total),
         parts=parts,
         sha256=loaded.sha256,
-        notes=tuple(notes),
-        execution=outcome.record,
+        execution=record,
         curves=curves,
         reference=reference,
         timings=timings,
-        **base,
+        **{**base, "notes": tuple(notes)},
     )

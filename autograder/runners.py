@@ -30,6 +30,7 @@ from autograder.kernel_launcher import die_with_parent
 from autograder.labs import Lab, load_lab
 from autograder.pipeline import grade
 from autograder.resources import Slot
+from autograder.store import read_tree
 
 _SLOT_DEVICE = "AUTOGRADER_SLOT_DEVICE"
 
@@ -51,8 +52,16 @@ class Job:
     """The lab's fingerprint where the batch started: a worker with another copy of the course refuses."""
 
 
-Outcome = str | BaseException
-"""A result's JSON, or why the worker could not produce one."""
+@dataclass(frozen=True)
+class Graded:
+    """What a worker hands back: the result, and the files the kernel exported (for regrades)."""
+
+    result_json: str
+    artifacts: dict[str, bytes]
+
+
+Outcome = Graded | BaseException
+"""A graded submission, or why the worker could not produce one."""
 
 
 class Runner(Protocol):
@@ -70,8 +79,8 @@ def _lab(lab_id: str, course: str | None) -> Lab:
     return load_lab(lab_id, find_course(root))
 
 
-def run_job(job: Job) -> str:
-    """Grade one submission in this process; the result as JSON."""
+def run_job(job: Job) -> Graded:
+    """Grade one submission in this process."""
     lab = _lab(job.lab, job.course)
     if lab.fingerprint() != job.fingerprint:
         raise ConfigError(
@@ -81,12 +90,14 @@ def run_job(job: Job) -> str:
     with tempfile.TemporaryDirectory(prefix="autograder-job-") as tmp:
         path = Path(tmp) / job.filename
         path.write_bytes(job.content)
-        result = grade(path, lab, job.options, submission=job.submission)
+        exported = Path(tmp) / "exported"
+        result = grade(path, lab, job.options, submission=job.submission, keep_artifacts=exported)
+        artifacts = read_tree(exported) if exported.is_dir() else {}
     update: dict[str, Any] = {"source": job.source}
     device = os.environ.get(_SLOT_DEVICE)
     if device and result.environment is not None:
         update["environment"] = result.environment.model_copy(update={"device": device})
-    return result.model_copy(update=update).to_json()
+    return Graded(result.model_copy(update=update).to_json(), artifacts)
 
 
 def _init_worker(slots: Any) -> None:
@@ -120,7 +131,7 @@ class LocalRunner:
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[Job, Outcome]]:
         waiting = list(reversed(jobs))
         tries: dict[str, int] = {}
-        running: dict[Future[str], Job] = {}
+        running: dict[Future[Graded], Job] = {}
         while waiting or running:
             if self._pool is None:
                 self._pool = self._start()
