@@ -133,7 +133,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         blank = release(lab.solution, Path(tmp) / "carol-blank.ipynb")
         examples = sorted(lab.examples.glob("*.ipynb"))
-        results = grade_batch([*examples, blank], lab, out, _options(args), workers=1)
+        results = grade_batch([*examples, blank], lab, out, _options(args))
     print(f"\n{'submission':24} {'score':>10}  status")
     for result in results:
         print(f"{result.submission:24} {result.score:>6g}/{result.max_score:<4g} {result.status}")

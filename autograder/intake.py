@@ -175,6 +175,14 @@ def _unique(subs: Sequence[Submission]) -> list[Submission]:
     return out
 
 
+def _export_root(folder: Path) -> Path:
+    """Where an unpacked export starts: past a lone wrapping folder (``submissions/``)."""
+    entries = [p for p in folder.iterdir() if p.name != "__MACOSX"]
+    if len(entries) == 1 and entries[0].is_dir() and not _MOODLE.match(entries[0].name):
+        return _export_root(entries[0])
+    return folder
+
+
 def collect(paths: Iterable[Path], unpack_dir: Path) -> Intake:
     """The submissions in ``paths``; archives are unpacked (safely) under ``unpack_dir``."""
     found: list[Submission] = []
@@ -186,7 +194,7 @@ def collect(paths: Iterable[Path], unpack_dir: Path) -> Intake:
         elif path.suffix.lower() == ".zip":
             target = unpack_dir / safe_id(path.stem)
             extract_zip(path, target)
-            found.extend(_from_folder(target))
+            found.extend(_from_folder(_export_root(target)))
         else:
             found.append(_from_file(path))
     return _latest_wins(found)

@@ -41,6 +41,12 @@ def test_canvas_zip_takes_ids_from_names_and_the_latest_resubmission_wins(tmp_pa
     assert [p.name for p in intake.superseded[0].dropped] == ["smithjane_1001_5001_lab1.ipynb"]
 
 
+def test_a_wrapping_folder_in_the_zip_is_looked_through(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "export.zip", {"submissions/doejohn_1002_5002_lab.ipynb": NB})
+    intake = collect([archive], tmp_path / "unpacked")
+    assert [(s.id, s.origin) for s in intake.submissions] == [("doejohn", "canvas")]
+
+
 def test_moodle_zip_of_folders_uses_the_archive_dates_for_latest(tmp_path: Path) -> None:
     folder = "Jane Smith_4242_assignsubmission_file_"
     archive = make_zip(tmp_path / "moodle.zip", {
