@@ -58,8 +58,20 @@ def _execution_notes(record: ExecutionRecord) -> list[str]:
         notes.append(f"{len(record.skipped_lines)} shell or magic line(s) were not run while grading.")
     if record.timed_out:
         notes.append("The notebook hit the total time limit; the cells after it were not run.")
+    if record.memory_exceeded:
+        notes.append("The notebook ran out of memory (the kernel's limit); lower the batch size or the data "
+                     "kept in memory. What it defined before that was still graded.")
     if record.kernel_died:
-        notes.append("The kernel died (out of memory, or the code exited); cells after that were not run.")
+        how = "" if record.kernel_exit_code is None else (
+            f" (killed by signal {-record.kernel_exit_code})" if record.kernel_exit_code < 0
+            else f" (it exited with code {record.kernel_exit_code})")
+        notes.append(f"The kernel died{how}, e.g. out of memory or the code exited; cells after that were not run.")
+    if record.output_truncated_cells:
+        cells = ", ".join(str(i) for i in record.output_truncated_cells[:10])
+        notes.append(f"The notebook printed more than the grader keeps; output of cell(s) {cells} was cut. "
+                     "Print less (e.g. a summary instead of every step).")
+    if record.leftover_processes:
+        notes.append(f"{record.leftover_processes} process(es) the notebook left running were killed.")
     return notes
 
 
@@ -139,10 +151,12 @@ def _grade_loaded(
         parts = score(lab.rubric, ctx, public_only=options.public_only)
         timings["check"] = round(time.monotonic() - t0, 3)
         curves = _curves(lab, artifacts)
-    notes = [*base.pop("notes"), *loaded.notes, *_execution_notes(outcome.record)]
+    notes = [*base.pop("notes"), *loaded.notes, *sandbox.capabilities.notes(), *_execution_notes(outcome.record)]
     notes += [ctx.answer(tag).note for tag in lab.spec.discussions if ctx.answer(tag).note]
     status: SubmissionStatus = "graded"
-    if outcome.record.kernel_died:
+    if outcome.record.memory_exceeded:
+        status = "memory-limit"
+    elif outcome.record.kernel_died:
         status = "kernel-died"
     elif outcome.record.timed_out:
         status = "timeout"
