@@ -201,7 +201,7 @@ def _mount(libc: ctypes.CDLL, source: str | None, target: str, fstype: str | Non
     _check(libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]), f"mount {source} on {target}")
 
 
-def _bind(libc: ctypes.CDLL, root: str, path: str, *, readonly: bool) -> None:
+def _bind(libc: ctypes.CDLL, root: str, path: str, *, readonly: bool, device: bool = False) -> None:
     target = root + path
     if os.path.isdir(path):
         os.makedirs(target, exist_ok=True)
@@ -209,7 +209,7 @@ def _bind(libc: ctypes.CDLL, root: str, path: str, *, readonly: bool) -> None:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         open(target, "a").close()  # a mount point for a file
     _mount(libc, path, target, None, MS_BIND | MS_REC)
-    flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (MS_RDONLY if readonly else 0)
+    flags = MS_BIND | MS_REMOUNT | MS_NOSUID | (0 if device else MS_NODEV) | (MS_RDONLY if readonly else 0)
     _mount(libc, None, target, None, flags)
 
 
@@ -232,11 +232,12 @@ def _build_root(libc: ctypes.CDLL, jail: Jail) -> None:
     for path in sorted(jail.writable, key=len):
         _bind(libc, root, path, readonly=False)
     # A private /dev with only harmless devices, and shared memory of its own.
-    _tmpfs(libc, root + "/dev", 1024**2, "0755")
+    os.makedirs(root + "/dev")
+    _mount(libc, "tmpfs", root + "/dev", "tmpfs", MS_NOSUID, "size=1m,mode=0755")  # device files work here
     for name in ("null", "zero", "full", "random", "urandom", "tty", *jail.devices):
         path = name if name.startswith("/") else f"/dev/{name}"
         if os.path.exists(path):
-            _bind(libc, root, path, readonly=False)
+            _bind(libc, root, path, readonly=False, device=True)
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                          ("stderr", "/proc/self/fd/2")):
         os.symlink(target, f"{root}/dev/{name}")

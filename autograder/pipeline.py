@@ -158,7 +158,9 @@ def _grade_loaded(
         status = "memory-limit"
     elif outcome.record.kernel_died:
         status = "kernel-died"
-    elif outcome.record.timed_out:
+    elif outcome.record.timed_out or any(c.status == "timeout" for c in outcome.record.cells):
+        # A cell over its limit was interrupted: the notebook did not run as written,
+        # although what it defined is still graded.
         status = "timeout"
     timings["total"] = round(time.monotonic() - started, 3)
     reference = {}
