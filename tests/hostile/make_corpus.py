@@ -106,8 +106,8 @@ os.wait()""", TINY_HISTORY)
     cases["big_file.ipynb"] = notebook(
         TINY_ARRAYS, "with open('big.bin', 'wb') as f:\n    f.write(b'0' * (300 * 2**20))", TINY_HISTORY)
     cases["output_flood.ipynb"] = notebook(
-        TINY_ARRAYS, "for _ in range(10):\n    print(('x' * 999 + '\\n') * 20000)",
-        "for i in range(30000):\n    print(i)", TINY_HISTORY)
+        TINY_ARRAYS, "for _ in range(50):\n    print('x' * 10**6)",
+        "for i in range(100000):\n    print(i)", TINY_HISTORY)
     cases["monkeypatch_numpy_print.ipynb"] = notebook(
         "import builtins\nimport numpy as np\nweights = np.array([5.0, -3.0, 0.0, 0.0])\n"
         "scores = np.arange(5, dtype=float)\n"
