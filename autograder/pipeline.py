@@ -48,7 +48,7 @@ def _curves(lab: Lab, artifacts: ArtifactBundle) -> dict[str, dict[str, list[flo
 
 
 def _execution_notes(record: ExecutionRecord) -> list[str]:
-    notes = []
+    notes = [record.isolation_note] if record.isolation_note else []
     failed = [c for c in record.cells if c.status in ("error", "timeout")]
     if failed:
         notes.append(
@@ -59,8 +59,20 @@ def _execution_notes(record: ExecutionRecord) -> list[str]:
         notes.append(f"{len(record.skipped_lines)} shell or magic line(s) were not run while grading.")
     if record.timed_out:
         notes.append("The notebook hit the total time limit; the cells after it were not run.")
+    if record.memory_exceeded:
+        notes.append("The notebook ran out of memory (the kernel's limit); lower the batch size or the data "
+                     "kept in memory. What it defined before that was still graded.")
     if record.kernel_died:
-        notes.append("The kernel died (out of memory, or the code exited); cells after that were not run.")
+        how = "" if record.kernel_exit_code is None else (
+            f" (killed by signal {-record.kernel_exit_code})" if record.kernel_exit_code < 0
+            else f" (it exited with code {record.kernel_exit_code})")
+        notes.append(f"The kernel died{how}, e.g. out of memory or the code exited; cells after that were not run.")
+    if record.output_truncated_cells:
+        cells = ", ".join(str(i) for i in record.output_truncated_cells[:10])
+        notes.append(f"The notebook printed more than the grader keeps; output of cell(s) {cells} was cut. "
+                     "Print less (e.g. a summary instead of every step).")
+    if record.leftover_processes:
+        notes.append(f"{record.leftover_processes} process(es) the notebook left running were killed.")
     return notes
 
 
@@ -179,9 +191,13 @@ def assess(
     notes = [*base["notes"], *loaded.notes, *_execution_notes(record)]
     notes += [ctx.answer(tag).note for tag in lab.spec.discussions if ctx.answer(tag).note]
     status: SubmissionStatus = "graded"
-    if record.kernel_died:
+    if record.memory_exceeded:
+        status = "memory-limit"
+    elif record.kernel_died:
         status = "kernel-died"
-    elif record.timed_out:
+    elif record.timed_out or any(c.status == "timeout" for c in record.cells):
+        # A cell over its limit was interrupted: the notebook did not run as written,
+        # although what it defined is still graded.
         status = "timeout"
     timings["total"] = round(time.monotonic() - started, 3)
     reference = {}

@@ -87,6 +87,16 @@ class ExecutionRecord(_Model):
     skipped_lines: tuple[SkippedLine, ...] = ()
     timed_out: bool = False
     kernel_died: bool = False
+    memory_exceeded: bool = False
+    """A cell ran out of memory, or the kernel was killed close to its memory limit."""
+    kernel_exit_code: int | None = Field(default=None, description="how a dead kernel ended (negative: a signal)")
+    kernel_peak_rss_bytes: int = Field(default=0, description="peak resident memory of the kernel process")
+    output_truncated_cells: tuple[int, ...] = Field(
+        default=(), description="cells whose output was dropped past the limit on output kept"
+    )
+    leftover_processes: int = Field(default=0, description="processes still running after the kernel, killed")
+    isolated: bool = Field(default=False, description="the kernel ran in its own user, filesystem and network")
+    isolation_note: str = Field(default="", description="what isolation was missing, when it was")
 
 
 class Environment(_Model):

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from autograder.config import GradeOptions
 from autograder.course import find_course
 from autograder.errors import ConfigError
-from autograder.kernel_launcher import die_with_parent
+from autograder.isolation import die_with_parent
 from autograder.labs import Lab, load_lab
 from autograder.pipeline import grade
 from autograder.resources import Slot

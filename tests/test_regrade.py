@@ -118,10 +118,10 @@ def test_regrade_refuses_without_stored_executions(tmp_path: Path) -> None:
     result = Result(lab="tiny", submission="old", source="old.ipynb", status="graded", score=1, max_score=10,
                     parts=())
     result.write(tmp_path / "old" / "result.json")
-    with pytest.raises(StaleExecutionError, match="no stored execution.*autograder grade --force"):
+    with pytest.raises(StaleExecutionError, match=r"no stored execution.*autograder grade --force"):
         regrade(lab, tmp_path)
     (tmp_path / "old" / "execution.json").write_text('{"format": 99}')
-    with pytest.raises(StaleExecutionError, match="unreadable|format"):
+    with pytest.raises(StaleExecutionError, match=r"unreadable|format"):
         regrade(lab, tmp_path)
 
 
