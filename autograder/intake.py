@@ -144,8 +144,11 @@ def _from_folder(folder: Path) -> list[Submission]:
 
 
 def _key(sub: Submission) -> tuple[str, str]:
-    # An LMS id identifies a student better than a name two students may share.
-    return (sub.origin, sub.lms_id) if sub.lms_id else ("", sub.id)
+    # An LMS id identifies a student better than a name two students may share. Loose
+    # files say nothing of who wrote them: each is its own submission, never superseded.
+    if sub.lms_id:
+        return (sub.origin, sub.lms_id)
+    return ("file", str(sub.path)) if sub.origin == "file" else ("", sub.id)
 
 
 def _latest_wins(found: Iterable[Submission]) -> Intake:

@@ -135,6 +135,9 @@ class Result(_Model):
     timings: dict[str, float] = Field(default_factory=dict)
     grader_version: str = ""
     graded_at: str = ""
+    grader_peak_rss_bytes: int = Field(
+        default=0, description="peak resident memory of the grading process (a batch worker) so far"
+    )
     grading_key: str = Field(
         default="", description="hash of what decided this result (notebook, lab, rubric, grader, options): "
         "a batch rerun regrades the submission only when it changes"

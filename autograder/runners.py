@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import resource
 import signal
 import tempfile
 import uuid
@@ -93,7 +94,8 @@ def run_job(job: Job) -> Graded:
         exported = Path(tmp) / "exported"
         result = grade(path, lab, job.options, submission=job.submission, keep_artifacts=exported)
         artifacts = read_tree(exported) if exported.is_dir() else {}
-    update: dict[str, Any] = {"source": job.source}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    update: dict[str, Any] = {"source": job.source, "grader_peak_rss_bytes": peak}
     device = os.environ.get(_SLOT_DEVICE)
     if device and result.environment is not None:
         update["environment"] = result.environment.model_copy(update={"device": device})

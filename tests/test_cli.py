@@ -49,7 +49,8 @@ def test_grade_writes_every_output_and_survives_broken_files(tmp_path: Path) -> 
         ("blank", "graded"), ("broken_json", "invalid-notebook"), ("empty", "invalid-notebook"),
     ]
     for sub in ("blank", "broken_json", "empty"):
-        assert {p.name for p in (out / sub).iterdir()} == {"result.json", "report.html", "report.md"}
+        assert {p.name for p in (out / sub).iterdir()} == {
+            "result.json", "report.html", "report.md", "execution.json", "gradescope"}
     broken = json.loads((out / "broken_json" / "result.json").read_text())
     assert broken["score"] == 0 and "not valid JSON" in broken["message"]
     assert broken["schema_version"] == "1.0"
