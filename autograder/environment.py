@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import platform
-import shutil
-import subprocess
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+from autograder.resources import detect_gpus
 from autograder.result import Environment
 
 _PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "torch", "numpy", "scikit-learn", "nbclient", "ipykernel")
@@ -25,16 +24,7 @@ def _cpu() -> str:
 
 
 def _gpus() -> tuple[str, ...]:
-    if shutil.which("nvidia-smi") is None:
-        return ()
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=10, check=False,
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return ()
-    return tuple(line.strip() for line in out.splitlines() if line.strip())
+    return tuple(f"{gpu.name}, {gpu.memory_bytes // 1024**2} MiB" for gpu in detect_gpus())
 
 
 @cache
