@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from autograder.class_report import render_terminal, summarise, write_class_report
 from autograder.config import GradeOptions
-from autograder.errors import ConfigError
+from autograder.errors import ConfigError, SubmissionStatus
 from autograder.exports import write_canvas_csv, write_gradescope_results
 from autograder.files import write_atomic
 from autograder.gradebook import write_gradebook
@@ -130,14 +130,19 @@ def _stored(out_dir: Path, sub: Submission) -> Result | None:
         return None  # unreadable or from an older schema: grade it again
 
 
+def _not_graded(submission: str, source: str, lab: Lab, options: GradeOptions, status: SubmissionStatus,
+                message: str) -> Result:
+    parts = zero_parts(lab.rubric, message, public_only=options.public_only)
+    return Result(lab=lab.id, submission=submission, source=source, status=status, message=message,
+                  score=0.0, max_score=lab.rubric.spec.total, parts=parts, profile=options.profile,
+                  seed=options.seed, grader_version=grader_version())
+
+
 def _failed(job: Job, lab: Lab, error: BaseException) -> Result:
     """A submission the grader itself could not grade: recorded, and retried by the next run."""
     message = (f"The grader could not grade this submission ({type(error).__name__}: {error}). "
                "Nothing else in the batch was affected; run the batch again to retry it.")
-    parts = zero_parts(lab.rubric, message, public_only=job.options.public_only)
-    return Result(lab=lab.id, submission=job.submission, source=job.source, status="error", message=message,
-                  score=0.0, max_score=lab.rubric.spec.total, parts=parts, profile=job.options.profile,
-                  seed=job.options.seed, grader_version=grader_version())
+    return _not_graded(job.submission, job.source, lab, job.options, "error", message)
 
 
 def _runner(lab: Lab, options: GradeOptions, batch: BatchOptions) -> Runner:
@@ -174,7 +179,14 @@ def _run(intake: Intake, lab: Lab, out_dir: Path, options: GradeOptions, batch: 
     subs: dict[str, Submission] = {}
     jobs: list[Job] = []
     for sub in intake.submissions:
-        content = sub.path.read_bytes()
+        try:
+            content = sub.path.read_bytes()
+        except OSError as exc:
+            unreadable = _not_graded(sub.id, str(sub.path), lab, options, "invalid-notebook",
+                                     f"cannot read {sub.path.name}: {exc.strerror}; submit it again")
+            by_id[sub.id] = unreadable
+            write_outputs(unreadable, out_dir)
+            continue
         key = grading_key(content, lab, options)
         stored = None if batch.force else _stored(out_dir, sub)
         if stored is not None and stored.grading_key == key:
