@@ -14,7 +14,8 @@ from autograder.bundle import write_student_bundle
 from autograder.ci import publish, verdict
 from autograder.config import ExecutionLimits, GradeOptions
 from autograder.course import find_course
-from autograder.errors import AutograderError
+from autograder.errors import AutograderError, ConfigError
+from autograder.exports import write_gradescope_results
 from autograder.labs import load_lab
 from autograder.pipeline import grade
 from autograder.regrade import regrade, render_changes
@@ -127,6 +128,19 @@ def _cmd_ci(args: argparse.Namespace) -> int:
     return 0 if outcome.passed else 1
 
 
+def _cmd_gradescope(args: argparse.Namespace) -> int:
+    lab = load_lab(args.lab, find_course(args.course))
+    notebooks = sorted(Path(args.submission).rglob("*.ipynb"))
+    if not notebooks:
+        raise ConfigError(f"no notebook (.ipynb) in {args.submission}: the student submitted no notebook")
+    # Gradescope keeps every file a student uploads; the notebook changed last is the one.
+    latest = max(notebooks, key=lambda p: p.stat().st_mtime)
+    result = grade(latest, lab, _options(args))
+    write_gradescope_results(result, Path(args.results))
+    print(render_summary(result))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab, find_course(args.course))
     out = Path(args.out)
@@ -206,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also write the reports to this folder")
     p.add_argument("notebook")
     p.set_defaults(func=_cmd_ci)
+
+    p = sub.add_parser("gradescope", help="grade inside Gradescope's autograder container: the submitted notebook "
+                                          "to results/results.json")
+    _add_grading_options(p)
+    p.add_argument("--submission", default="/autograder/submission", help="folder of the student's files")
+    p.add_argument("--results", default="/autograder/results/results.json", help="where Gradescope reads results")
+    p.set_defaults(func=_cmd_gradescope)
 
     p = sub.add_parser("demo", help="grade the lab's bundled example submissions and its blank template")
     _add_grading_options(p, lab_required=False)

@@ -177,3 +177,18 @@ def test_dask_executor_grades_a_batch_on_a_local_two_worker_cluster(tmp_path: Pa
     assert outcome.results[3].execution is not None and outcome.results[3].execution.cells[-1].status == "timeout"
     assert sorted(outcome.graded) == ["ana", "ben", "cleo", "looper"]
     assert len(read_gradebook(tmp_path / "out" / "gradebook.csv")) == 4
+
+
+@pytest.mark.slow
+def test_gradescope_container_mode_writes_results_json(tmp_path: Path) -> None:
+    from autograder.cli import main
+
+    notebook(tmp_path / "submission" / "lab.ipynb", *GOOD)
+    results = tmp_path / "results" / "results.json"
+    code = main(["--course", str(COURSE), "gradescope", "--lab", "tiny", "--submission", str(tmp_path / "submission"),
+                 "--results", str(results)])
+    assert code == 0
+    data = json.loads(results.read_text())
+    assert data["score"] == 10 and {t["status"] for t in data["tests"]} == {"passed"}
+    assert main(["--course", str(COURSE), "gradescope", "--lab", "tiny", "--submission", str(tmp_path / "none"),
+                 "--results", str(results)]) == 2
