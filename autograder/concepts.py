@@ -1,22 +1,31 @@
-"""Grade a written answer by the concepts it covers, on meaning rather than keywords.
+"""Grade a written answer by the concepts it covers, on meaning as well as wording.
 
-An answer is first checked to be an answer at all (not empty, not the placeholder, not
-a copy of the question, not another question's answer, not a list of keywords). Each
-of its sentences (and each pair of neighbouring sentences, for a point made across
-two) is then embedded and compared with the paraphrases of every concept of the
-rubric: a concept is covered by its closest sentence's cosine similarity, with full
-points above ``match``, half above ``partial``. Sentences that do not read as prose
-(too few function words: "validation loss epoch gap early stopping") never earn
-points, because an embedding of a keyword list sits close to every concept it names.
+An answer is first checked to be an answer at all: not empty, not the placeholder, not
+a copy of the question, not another question's answer pasted in, not a list of terms
+(sentences need function words to count: "validation loss epoch gap early stopping" is
+not prose), and not off-topic (no sentence near any concept).
 
-Misconceptions cost points when a sentence is closer to the misconception than to the
-concept it contradicts; claims about the student's own run are checked against their
-curves (:mod:`autograder.grounding`). The confidence is how far the similarities lie
-from the thresholds: answers near a threshold go to a person with the suggested points.
+Each concept is then judged on the answer's prose sentences (and pairs of neighbouring
+sentences), embedded with a sentence-embedding model and compared with the concept's
+paraphrases, in one of two ways:
 
-The method was chosen on measured agreement with an instructor's points
-(``benchmarks/discussion_agreement.py``); the older pattern matcher stays as the
-``regex`` method, used as the fallback when the model cannot be loaded.
+- its patterns occur and the closest sentence is at least ``confirm`` similar to the
+  concept (the words are there, in a sentence about the concept), or
+- the closest sentence is at least ``match`` similar, and closer to this concept than to
+  the question's other concepts by ``specificity`` (a paraphrase the patterns miss:
+  "the validation error starts climbing while the training error keeps dropping").
+
+The second condition matters because every sentence of an on-topic answer is somewhat
+close to every concept of its question; similarity alone gave points for concepts an
+answer never made. Misconceptions cost points when a sentence makes them; claims about
+the student's own run are checked against their curves (:mod:`autograder.grounding`).
+The confidence is the share of the points decided away from a threshold; a pattern hit
+in a sentence the model finds unrelated is undecided too, and goes to a person.
+
+The method and its thresholds were chosen on measured agreement with an instructor's
+points, on one half of a labelled set (``benchmarks/discussion_agreement.py``); the
+pattern matcher alone stays as the ``regex`` method, and is the fallback when the model
+cannot be loaded.
 """
 
 from __future__ import annotations
@@ -80,12 +89,16 @@ class DiscussionRubric(BaseModel):
     min_words: int = 30
     max_words: int = 600
     method: Literal["embedding", "regex"] = "embedding"
-    match: float = Field(default=0.62, description="similarity for a concept's full points")
-    partial: float = Field(default=0.52, description="similarity for half its points")
-    band: float = Field(default=0.05, description="a similarity this close to a threshold is uncertain")
+    match: float = Field(default=0.50, description="similarity that covers a concept without its patterns")
+    specificity: float = Field(default=0.16, description="how much closer to this concept than to the "
+                               "question's others a sentence must be, to cover it without its patterns")
+    confirm: float = Field(default=0.45, description="similarity a sentence needs for a pattern hit to count")
+    max_density: float = Field(default=25.0, description="pattern matches per 100 words above which the "
+                               "answer reads as keyword stuffing: patterns stop counting and a person reviews it")
+    band: float = Field(default=0.03, description="a similarity this close to a threshold is undecided")
     misconception: float = Field(default=0.72, description="similarity for a misconception's paraphrase")
     off_topic: float = Field(default=0.35, description="below this for every concept, the answer is off-topic")
-    confidence_bar: float = Field(default=0.5, description="below this confidence, a person reviews the answer")
+    confidence_bar: float = Field(default=0.75, description="below this confidence, a person reviews the answer")
 
 
 @dataclass(frozen=True)
@@ -358,17 +371,43 @@ def _grade_embedding(
         if not other_phrases:
             continue
         other_mean = float(np.mean((u @ embedder.encode(list(other_phrases)).T).max(axis=0)))
-        if other_mean > own_mean + 0.1 and own_mean < rubric.partial:
+        if other_mean > own_mean + 0.1 and own_mean < rubric.match:
             return AnswerGrade("other-answer", f"This reads as the answer to another question (`{tag}`): answer "
                                "this question here.", 0.0, total, 0.6, "embedding")
 
     points: dict[str, float] = {}
-    certainty: list[float] = []
-    for concept, weight, sim in zip(rubric.concepts, weights, best_sim, strict=True):
-        share = 1.0 if sim >= rubric.match else 0.5 if sim >= rubric.partial else 0.0
-        points[concept.id] = weight * share
-        distance = min(abs(sim - rubric.match), abs(sim - rubric.partial))
-        certainty.append(min(1.0, distance / rubric.band) if rubric.band > 0 else 1.0)
+    undecided: list[bool] = []
+    matrix = np.stack([concept_sims[c.id] for c in rubric.concepts], axis=1)
+    # Which concepts' patterns each unit holds. A single sentence naming three or more
+    # concepts reads like a keyword list dressed as prose; its pattern hits do not count.
+    found = np.array([[any(re.search(p, unit, re.IGNORECASE) for p in c.any) for c in rubric.concepts]
+                      for unit in units], dtype=bool)
+    stuffed = found[: len(prose)].sum(axis=1) >= 3
+    usable = found.copy()
+    for k, unit in enumerate(units):
+        if any(stuffed[i] and prose[i] in unit for i in range(len(prose))):
+            usable[k] = False
+    # Keyword stuffing in sentences: the rubric's terms far denser than any explanation has them.
+    matches = sum(len(re.findall(p, text, re.IGNORECASE)) for c in rubric.concepts for p in c.any)
+    density = 100 * matches / max(1, len(_words(text)))
+    if density >= rubric.max_density:
+        usable[:] = False
+    suspicious = bool(stuffed.any()) or density >= rubric.max_density
+    for j, (concept, weight, sim) in enumerate(zip(rubric.concepts, weights, best_sim, strict=True)):
+        others = np.delete(matrix, j, axis=1)
+        lead = float((matrix[:, j] - others.mean(axis=1)).max()) if others.size else 1.0
+        # A pattern counts in a sentence that is about the concept: the hit's own similarity.
+        hit_sim = float(matrix[usable[:, j], j].max()) if usable[:, j].any() else None
+        if hit_sim is not None and hit_sim >= rubric.confirm:
+            covered, unsure = True, abs(hit_sim - rubric.confirm) < rubric.band
+        elif sim >= rubric.match and lead >= rubric.specificity:
+            covered, unsure = True, abs(sim - rubric.match) < rubric.band
+        else:
+            # The words without the meaning, or a near miss of a paraphrase: a person decides.
+            covered = False
+            unsure = bool(found[:, j].any()) or (sim >= rubric.match - rubric.band and lead >= rubric.specificity)
+        points[concept.id] = weight if covered else 0.0
+        undecided.append(unsure or suspicious)
     notes = _apply_claims(points, claims)
     hits_out = tuple(
         ConceptHit(c.id, c.description, w, points[c.id], s, e if points[c.id] > 0 else "", notes.get(c.id, ""))
@@ -376,7 +415,7 @@ def _grade_embedding(
     )
     earned = max(0.0, sum(points.values()) - penalty)
     weight_sum = sum(weights) or 1.0
-    confidence = sum(w * c for w, c in zip(weights, certainty, strict=True)) / weight_sum
+    confidence = 1.0 - sum(w for w, u in zip(weights, undecided, strict=True) if u) / weight_sum
     if any(c.status == "unchecked" for c in claims):
         confidence *= 0.9
     return AnswerGrade("graded", _message(hits_out, wrong, claims), earned, total, confidence, "embedding",

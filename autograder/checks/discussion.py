@@ -57,17 +57,22 @@ def discussion(
     min_words: int = 30,
     max_words: int = 600,
     method: Literal["embedding", "regex"] = "embedding",
-    match: float = 0.62,
-    partial: float = 0.52,
-    band: float = 0.05,
+    match: float = 0.50,
+    specificity: float = 0.16,
+    confirm: float = 0.45,
+    max_density: float = 25.0,
+    band: float = 0.03,
     misconception: float = 0.72,
     off_topic: float = 0.35,
-    confidence_bar: float = 0.5,
+    confidence_bar: float = 0.75,
 ) -> Outcome:
     """The answer tagged ``tag``: answered (not the placeholder, the question, another answer
     or a list of terms), ``min_words``..``max_words`` words, and points for the ``concepts``
     it covers, less ``misconceptions``; ``claims`` about the student's run are compared
     with their histories. Confidence below ``confidence_bar`` flags it for review."""
+    # The keyword arguments are exactly the rubric's settings (the registry validated them).
+    settings = {k: v for k, v in locals().items() if k in DiscussionRubric.model_fields}
+    rubric = DiscussionRubric(**settings)
     spec = ctx.lab.spec.discussions[tag]
     answer = ctx.answer(tag)
     notes = {"note": answer.note} if answer.note else {}
@@ -75,11 +80,6 @@ def discussion(
         return Outcome.failed(
             f"No answer for the question “{spec.heading}” was found: write it in the Markdown cell tagged `{tag}`."
         )
-    rubric = DiscussionRubric(
-        concepts=concepts, misconceptions=list(misconceptions), claims=list(claims), min_words=min_words,
-        max_words=max_words, method=method, match=match, partial=partial, band=band, misconception=misconception,
-        off_topic=off_topic, confidence_bar=confidence_bar,
-    )
     others = {t: ctx.answer(t).text for t in ctx.lab.spec.discussions if t != tag}
     total = sum(c.points for c in concepts if c.points is not None) if all(
         c.points is not None for c in concepts) else 1.0
