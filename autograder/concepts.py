@@ -90,9 +90,9 @@ class DiscussionRubric(BaseModel):
     max_words: int = 600
     method: Literal["embedding", "regex"] = "embedding"
     match: float = Field(default=0.50, description="similarity that covers a concept without its patterns")
-    specificity: float = Field(default=0.16, description="how much closer to this concept than to the "
+    specificity: float = Field(default=0.12, description="how much closer to this concept than to the "
                                "question's others a sentence must be, to cover it without its patterns")
-    confirm: float = Field(default=0.45, description="similarity a sentence needs for a pattern hit to count")
+    confirm: float = Field(default=0.36, description="similarity a sentence needs for a pattern hit to count")
     max_density: float = Field(default=25.0, description="pattern matches per 100 words above which the "
                                "answer reads as keyword stuffing: patterns stop counting and a person reviews it")
     band: float = Field(default=0.03, description="a similarity this close to a threshold is undecided")
@@ -180,8 +180,10 @@ def _clean(text: str) -> str:
 
 
 def _sentences(text: str) -> list[str]:
-    parts = re.split(r"(?<=[.!?;:])\s+|\n+\s*(?:[-*+]|\d+[.)])?\s*", _clean(text))
-    return [p.strip() for p in parts if p and len(_words(p)) >= 3]
+    """Sentences, list items and paragraphs; a single line break is only Markdown wrapping."""
+    parts = re.split(r"(?<=[.!?;:])\s+|\n\s*\n|\n\s*(?=[-*+]\s|\d+[.)]\s)", _clean(text))
+    items = (re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", p) for p in parts if p)
+    return [" ".join(p.split()) for p in items if len(_words(p)) >= 3]
 
 
 def is_prose(sentence: str) -> bool:

@@ -62,7 +62,9 @@ class ClaimCheck:
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?;])\s+|\n+", text) if s.strip()]
+    # A single line break is Markdown wrapping, not the end of a claim.
+    parts = re.split(r"(?<=[.!?;])\s+|\n\s*\n|\n\s*(?=[-*+]\s|\d+[.)]\s)", text)
+    return [" ".join(p.split()) for p in parts if p.strip()]
 
 
 def _find(patterns: list[str], sentences: list[str]) -> re.Match[str] | None:
