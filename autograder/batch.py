@@ -1,39 +1,105 @@
-"""Grade a set of submissions one after another and write every output as it goes.
+"""Grade a class: many submissions, in parallel, resumable, with every output written as it goes.
 
-Each submission's folder (``result.json``, ``report.html``, ``report.md``) is written
-as soon as it is graded, atomically, and the gradebook after each one, so an
-interrupted run keeps everything already graded.
+Each submission's folder (``result.json``, ``report.html``, ``report.md``, Gradescope's
+``gradescope/results.json``, and ``execution.json`` naming what the kernel exported, kept
+in ``.store/`` for regrades) is written atomically as soon as it is graded, and the
+gradebook after each one; so a batch killed at any point keeps everything graded, and
+the same command run again grades only what is missing or out of date (its
+``grading_key`` differs: the notebook, lab, rubric, grader or options changed).
+At the end come the class summary (``index.html``) and Canvas's CSV.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+import fcntl
+import hashlib
+import json
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
+from pydantic import ValidationError
+
+from autograder.class_report import render_terminal, summarise, write_class_report
 from autograder.config import GradeOptions
 from autograder.errors import ConfigError
+from autograder.exports import write_canvas_csv, write_gradescope_results
+from autograder.files import write_atomic
 from autograder.gradebook import write_gradebook
+from autograder.intake import Intake, Submission, Superseded, collect
 from autograder.labs import Lab
-from autograder.notebook import submission_id
-from autograder.pipeline import grade
+from autograder.pipeline import grader_version
+from autograder.progress import Progress
 from autograder.report import render_html, render_markdown
+from autograder.resources import plan_slots
 from autograder.result import Result
+from autograder.runners import DaskRunner, Graded, Job, LocalRunner, Runner
+from autograder.scoring import zero_parts
+from autograder.store import ArtifactStore
 
-Progress = Callable[[int, int, Result], None]
+Executor = Literal["local", "dask"]
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch is run, besides how each submission is graded."""
+
+    workers: int | None = None
+    """Submissions graded at once; default: what the cores, memory and GPUs hold."""
+    executor: Executor = "local"
+    scheduler: str | None = None
+    """The Dask scheduler's address, with ``executor="dask"``."""
+    force: bool = False
+    """Regrade even submissions whose stored result is up to date."""
+    progress: bool = True
+    canvas_assignment: str = ""
+    """The assignment's column title in Canvas's CSV; default: the lab's title."""
+
+
+@dataclass
+class BatchOutcome:
+    results: list[Result] = field(default_factory=list)
+    graded: list[str] = field(default_factory=list)
+    """Submissions graded in this run."""
+    reused: list[str] = field(default_factory=list)
+    """Submissions whose stored result was up to date."""
+    superseded: list[Superseded] = field(default_factory=list)
+
+
+def grading_key(content: bytes, lab: Lab, options: GradeOptions) -> str:
+    """What a result depends on; a stored result with another key is regraded."""
+    decided_by = {
+        "notebook": hashlib.sha256(content).hexdigest(),
+        "lab": lab.id,
+        "lab_fingerprint": lab.fingerprint(),
+        "grader": grader_version(),
+        "profile": options.profile,
+        "seed": options.seed,
+        "public_only": options.public_only,
+        "limits": asdict(options.limits),
+    }
+    return hashlib.sha256(json.dumps(decided_by, sort_keys=True).encode()).hexdigest()
+
+
+def write_outputs(result: Result, out_dir: Path) -> Path:
+    """Write one submission's result and reports under ``out_dir/<submission>/``."""
+    folder = out_dir / result.submission
+    result.write(folder / "result.json")
+    write_atomic(folder / "report.html", render_html(result))
+    write_atomic(folder / "report.md", render_markdown(result))
+    write_gradescope_results(result, folder / "gradescope" / "results.json")
+    return folder
 
 
 def find_notebooks(paths: Iterable[Path]) -> list[Path]:
-    """The notebooks named by ``paths``: files as given, folders searched recursively."""
+    """The notebooks named by ``paths`` (archives unpacked beside them are not included)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file())
-            )
+            found.extend(sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts))
         elif path.exists():
             found.append(path)
         else:
@@ -41,43 +107,122 @@ def find_notebooks(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def unique_ids(paths: Sequence[Path]) -> list[str]:
-    """A submission id per path; equal names get -2, -3... in the order given."""
-    seen: dict[str, int] = {}
-    ids = []
-    for path in paths:
-        base = submission_id(path)
-        seen[base] = seen.get(base, 0) + 1
-        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
-    return ids
+@contextlib.contextmanager
+def exclusive(out_dir: Path) -> Iterator[None]:
+    """One batch at a time per output folder; the OS drops the lock if the batch is killed."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / ".autograder.lock").open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise ConfigError(f"another autograder run is writing to {out_dir}; wait for it or use another --out") \
+                from exc
+        yield
 
 
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+def _stored(out_dir: Path, sub: Submission) -> Result | None:
+    path = out_dir / sub.id / "result.json"
+    if not path.is_file():
+        return None
+    try:
+        return Result.read(path)
+    except (OSError, ValueError, ValidationError):
+        return None  # unreadable or from an older schema: grade it again
 
 
-def write_outputs(result: Result, out_dir: Path) -> Path:
-    """Write one submission's result and reports under ``out_dir/<submission>/``."""
-    folder = out_dir / result.submission
-    folder.mkdir(parents=True, exist_ok=True)
-    result.write(folder / "result.json")
-    _write_text(folder / "report.html", render_html(result))
-    _write_text(folder / "report.md", render_markdown(result))
-    return folder
+def _failed(job: Job, lab: Lab, error: BaseException) -> Result:
+    """A submission the grader itself could not grade: recorded, and retried by the next run."""
+    message = (f"The grader could not grade this submission ({type(error).__name__}: {error}). "
+               "Nothing else in the batch was affected; run the batch again to retry it.")
+    parts = zero_parts(lab.rubric, message, public_only=job.options.public_only)
+    return Result(lab=lab.id, submission=job.submission, source=job.source, status="error", message=message,
+                  score=0.0, max_score=lab.rubric.spec.total, parts=parts, profile=job.options.profile,
+                  seed=job.options.seed, grader_version=grader_version())
 
 
-def print_progress(done: int, total: int, result: Result) -> None:
-    seconds = result.timings.get("total", 0.0)
-    flag = " (needs review)" if result.needs_review else ""
-    print(
-        f"[{done}/{total}] {result.submission}: {result.score:g}/{result.max_score:g} "
-        f"{result.status}{flag} in {seconds:.1f}s",
-        file=sys.stderr,
-        flush=True,
-    )
+def _runner(lab: Lab, options: GradeOptions, batch: BatchOptions) -> Runner:
+    if batch.executor == "dask":
+        if not batch.scheduler:
+            raise ConfigError("--executor dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+        return DaskRunner(batch.scheduler)
+    resources = lab.spec.resources
+    slots = plan_slots(batch.workers, options.device, kernel_memory=int(resources.memory_gib * 1024**3),
+                       gpu_memory=int(resources.gpu_memory_gib * 1024**3))
+    return LocalRunner(slots)
+
+
+def run_batch(
+    paths: Sequence[Path],
+    lab: Lab,
+    out_dir: Path,
+    options: GradeOptions,
+    batch: BatchOptions | None = None,
+) -> BatchOutcome:
+    """Grade every submission in ``paths`` for ``lab`` into ``out_dir``; see the module's doc."""
+    batch = batch or BatchOptions()
+    with exclusive(out_dir):
+        unpack = out_dir / ".intake"
+        shutil.rmtree(unpack, ignore_errors=True)
+        intake = collect(paths, unpack)
+        return _run(intake, lab, out_dir, options, batch)
+
+
+def _run(intake: Intake, lab: Lab, out_dir: Path, options: GradeOptions, batch: BatchOptions) -> BatchOutcome:
+    outcome = BatchOutcome(superseded=intake.superseded)
+    store = ArtifactStore(out_dir)
+    by_id: dict[str, Result] = {}
+    subs: dict[str, Submission] = {}
+    jobs: list[Job] = []
+    for sub in intake.submissions:
+        content = sub.path.read_bytes()
+        key = grading_key(content, lab, options)
+        stored = None if batch.force else _stored(out_dir, sub)
+        if stored is not None and stored.grading_key == key:
+            by_id[sub.id] = stored
+            outcome.reused.append(sub.id)
+            continue
+        subs[sub.id] = sub
+        jobs.append(Job(sub.id, sub.path.name, content, str(sub.path), lab.id, str(lab.course.root),
+                        options, key, lab.fingerprint()))
+    runner = _runner(lab, options, batch) if jobs else None
+    progress = Progress(len(jobs), workers=runner.workers if runner else 0, reused=len(outcome.reused),
+                        stream=None) if batch.progress else None
+    try:
+        for job, produced in runner.run(jobs) if runner else ():
+            if isinstance(produced, Graded):
+                result = Result.model_validate_json(produced.result_json).model_copy(update={"grading_key": job.key})
+                store.record(subs[job.submission], job.content, produced.artifacts,
+                             tuple(lab.spec.names), options, result.grader_version)
+            else:
+                result = _failed(job, lab, produced)
+                store.record(subs[job.submission], job.content, {}, tuple(lab.spec.names), options, grader_version())
+            write_outputs(result, out_dir)
+            by_id[result.submission] = result
+            outcome.graded.append(result.submission)
+            write_gradebook(list(by_id.values()), out_dir / "gradebook.csv")
+            if progress:
+                progress.update(result)
+    finally:
+        if runner:
+            runner.close()
+    outcome.results = [by_id[s.id] for s in intake.submissions if s.id in by_id]
+    rows = [(s, by_id[s.id]) for s in intake.submissions if s.id in by_id]
+    write_class_outputs(rows, intake.superseded, lab, out_dir, batch.canvas_assignment)
+    if progress:
+        progress.finish()
+        print(render_terminal(summarise(lab.id, outcome.results, intake.superseded)), file=progress.stream)
+        print(f"outputs in {out_dir}: index.html, gradebook.csv, canvas.csv, <submission>/report.html",
+              file=progress.stream)
+    return outcome
+
+
+def write_class_outputs(rows: Sequence[tuple[Submission, Result]], superseded: Sequence[Superseded], lab: Lab,
+                        out_dir: Path, canvas_assignment: str = "") -> None:
+    """The gradebook, Canvas's CSV and the class summary of ``rows``."""
+    results = [result for _, result in rows]
+    write_gradebook(results, out_dir / "gradebook.csv")
+    write_canvas_csv(rows, out_dir / "canvas.csv", assignment=canvas_assignment or lab.spec.title)
+    write_class_report(summarise(lab.id, results, superseded), out_dir)
 
 
 def grade_batch(
@@ -86,20 +231,14 @@ def grade_batch(
     out_dir: Path,
     options: GradeOptions,
     *,
-    progress: Progress | None = print_progress,
+    workers: int | None = None,
+    force: bool = False,
+    progress: bool = True,
 ) -> list[Result]:
-    """Grade every notebook in ``paths`` for ``lab``, writing outputs to ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results: list[Result] = []
-    started = time.monotonic()
-    for done, (path, sub) in enumerate(zip(paths, unique_ids(paths), strict=True), start=1):
-        result = grade(path, lab, options, submission=sub)
-        write_outputs(result, out_dir)
-        results.append(result)
-        write_gradebook(results, out_dir / "gradebook.csv")
-        if progress:
-            progress(done, len(paths), result)
-    if progress and paths:
-        print(f"graded {len(paths)} submission(s) in {time.monotonic() - started:.1f}s; "
-              f"outputs in {out_dir}", file=sys.stderr)
-    return results
+    """Grade ``paths`` into ``out_dir`` with local workers; the results in submission order."""
+    batch = BatchOptions(workers=workers, force=force, progress=progress)
+    return run_batch(paths, lab, out_dir, options, batch).results
+
+
+__all__ = ["BatchOptions", "BatchOutcome", "grade_batch", "grading_key", "run_batch", "write_class_outputs",
+           "write_outputs"]

@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.batch import find_notebooks, grade_batch, write_outputs
+from autograder.batch import BatchOptions, grade_batch, run_batch, write_outputs
 from autograder.bundle import write_student_bundle
 from autograder.checks.discussion import discussion_rubric, grade_text
 from autograder.ci import publish, verdict
@@ -20,6 +20,7 @@ from autograder.errors import AutograderError
 from autograder.grounding import read_history_option
 from autograder.labs import load_lab
 from autograder.pipeline import grade
+from autograder.regrade import regrade, render_changes
 from autograder.release import release
 from autograder.report import render_summary
 from autograder.review import apply_review, load_review
@@ -77,11 +78,32 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 def _cmd_grade(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab, find_course(args.course))
-    notebooks = find_notebooks(Path(p) for p in args.paths)
-    if not notebooks:
+    batch = BatchOptions(workers=args.workers, executor=args.executor, scheduler=args.scheduler, force=args.force,
+                         canvas_assignment=args.canvas_assignment or "")
+    outcome = run_batch([Path(p) for p in args.paths], lab, Path(args.out), _options(args), batch)
+    if not outcome.results:
         print("no notebooks (.ipynb) found in the given paths", file=sys.stderr)
         return 2
-    grade_batch(notebooks, lab, Path(args.out), _options(args))
+    return 0
+
+
+def _cmd_regrade(args: argparse.Namespace) -> int:
+    course = find_course(args.course)
+    lab = load_lab(args.lab, course, rubric_path=Path(args.rubric) if args.rubric else None)
+    outcome = regrade(lab, Path(args.out), dry_run=args.dry_run)
+    print(render_changes(outcome))
+    if args.dry_run:
+        print("dry run: nothing was written")
+    else:
+        executed = f", {len(outcome.executed)} executed again" if outcome.executed else ", no notebook executed"
+        print(f"regraded {len(outcome.results)} submission(s) from their stored executions{executed}; "
+              f"outputs in {args.out}")
+    return 0
+
+
+def _cmd_rubric_diff(args: argparse.Namespace) -> int:
+    lab = load_lab(args.lab, find_course(args.course), rubric_path=Path(args.new_rubric))
+    print(render_changes(regrade(lab, Path(args.out), dry_run=True)))
     return 0
 
 
@@ -186,9 +208,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="grade notebooks (files or folders) and write results and reports")
     _add_grading_options(p)
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("paths", nargs="+", help="notebooks or folders of notebooks")
+    p.add_argument("--out", required=True, help="output folder; a rerun grades only what is missing or changed")
+    p.add_argument("--workers", type=int, default=None,
+                   help="submissions graded at once (default: what the cores, memory and GPUs hold)")
+    p.add_argument("--force", action="store_true", help="regrade submissions whose stored result is up to date")
+    p.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="local worker processes, or a Dask distributed cluster (with --scheduler)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--canvas-assignment", default=None, metavar="TITLE",
+                   help="the assignment's column in canvas.csv, as Canvas names it (default: the lab's title)")
+    p.add_argument("paths", nargs="+",
+                   help="notebooks, folders (of notebooks or per-student folders), an LMS zip (Canvas, Moodle), "
+                        "or a Gradescope export folder")
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("regrade", help="rerun checks, scoring and reports of a graded class after a rubric change, "
+                                       "without executing the notebooks")
+    p.add_argument("--lab", required=True)
+    p.add_argument("--out", required=True, help="the output folder of `autograder grade`")
+    p.add_argument("--rubric", default=None, help="a rubric file to use instead of the course's")
+    p.add_argument("--dry-run", action="store_true", help="only show how the scores would change")
+    p.set_defaults(func=_cmd_regrade)
+
+    p = sub.add_parser("rubric", help="rubric tools")
+    rubric_sub = p.add_subparsers(dest="rubric_command", required=True)
+    p = rubric_sub.add_parser("diff", help="how a graded class's scores would change under NEW_RUBRIC")
+    p.add_argument("--lab", required=True)
+    p.add_argument("--out", required=True, help="the output folder of `autograder grade`")
+    p.add_argument("new_rubric")
+    p.set_defaults(func=_cmd_rubric_diff)
 
     p = sub.add_parser("check", help="a student's self-check: the public checks of one notebook")
     _add_grading_options(p)

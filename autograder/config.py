@@ -25,8 +25,14 @@ class ExecutionLimits:
     """Address-space limit of the kernel (RLIMIT_AS). TensorFlow and PyTorch together train under 4 GiB here."""
     file_size_bytes: int = 1024**3
     """Largest file the kernel may write (RLIMIT_FSIZE)."""
+    processes: int = 512
+    """Processes and threads the kernel's user may have at once (RLIMIT_NPROC; needs isolation,
+    i.e. a grader running as root). TensorFlow alone starts a few dozen threads."""
     output_chars: int = 20_000
     """Characters of stderr kept per cell in the result; the rest is cut and noted."""
+    notebook_output_chars: int = 2_000_000
+    """Characters of output (all cells together) the grader keeps in memory while the
+    notebook runs; later output is dropped as it arrives and the result says so."""
     export_timeout: float = 120.0
     """Seconds the export of graded names may take after the notebook ran."""
     startup_timeout: float = 60.0

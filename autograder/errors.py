@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-SubmissionStatus = Literal["graded", "invalid-notebook", "timeout", "kernel-died", "error"]
+SubmissionStatus = Literal["graded", "invalid-notebook", "timeout", "memory-limit", "kernel-died", "error"]
+"""``memory-limit``: a cell ran out of memory or the kernel was killed near its memory limit;
+what the notebook defined before that is still graded."""
 
 
 class AutograderError(Exception):

@@ -4,6 +4,11 @@ Cells run one by one under a per-cell and a total time limit. A cell that raises
 recorded and execution goes on, so later parts are still graded. After the last cell
 (or the total limit) the export code writes the graded names to a fresh directory;
 the kernel is then killed, not shut down gracefully, since nothing in it is needed.
+
+nbclient keeps every output in the grader's memory, so output is counted as it
+arrives and dropped past a limit. The kernel's peak memory is read from ``/proc``
+while it runs (and just before it is killed) so that a kernel that died of memory
+exhaustion is told apart from one that exited.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import asyncio
 import inspect
 import json
 import math
+import os
 import queue
-import secrets
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +53,76 @@ def _export_source(spec: dict[str, dict[str, Any]], outdir: Path) -> str:
     return f"{module}\n{call}\ndel _autograder_export\n"
 
 
+# What a cell raises when an allocation fails under the memory limit (NumPy's subclass
+# keeps a private name; the frameworks have their own).
+MEMORY_ERRORS = frozenset({"MemoryError", "_ArrayMemoryError", "ResourceExhaustedError", "OutOfMemoryError"})
+
+
+class _CappedClient(NotebookClient):
+    """A NotebookClient that keeps at most ``output_limit`` characters of output in total.
+
+    nbclient appends every output message to the notebook in the grader's memory; a cell
+    printing in a loop would otherwise grow the grader without bound.
+    """
+
+    output_limit = 2_000_000
+    output_kept = 0
+    truncated_cells: set[int]
+
+    def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
+        size = _size(msg.get("content", {}))
+        if self.output_kept + size > self.output_limit and msg.get("msg_type") != "error":
+            self.truncated_cells.add(cell_index)
+            return None
+        self.output_kept += size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _size(content: Any) -> int:
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, dict):
+        return sum(_size(v) for v in content.values())
+    if isinstance(content, list):
+        return sum(_size(v) for v in content)
+    return 8
+
+
+class _MemoryWatch:
+    """The kernel process's peak resident and virtual memory, from /proc/PID/status."""
+
+    def __init__(self) -> None:
+        self.pid = 0
+        self.peak_rss = 0
+        self.peak_virtual = 0
+
+    def sample(self) -> None:
+        if not self.pid:
+            return
+        try:
+            text = Path(f"/proc/{self.pid}/status").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            return
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmHWM", "VmPeak"):
+                amount = int(value.split()[0]) * 1024
+                if key == "VmHWM":
+                    self.peak_rss = max(self.peak_rss, amount)
+                else:
+                    self.peak_virtual = max(self.peak_virtual, amount)
+
+    async def run(self) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(0.25)
+
+
+def _kernel_pid(km: AsyncKernelManager) -> int:
+    process = getattr(km.provisioner, "process", None)
+    return int(getattr(process, "pid", 0) or 0)
+
+
 def _cell_record(index: int, cell: Any, seconds: float, status: str, max_chars: int) -> CellRecord:
     error = ""
     stderr_parts: list[str] = []
@@ -75,7 +151,7 @@ async def _execute(
     # nbclient stores every executed cell back into ``nb.cells[index]``, so the
     # preamble and the export cell get slots of their own around the student's cells.
     preamble = nbformat.v4.new_code_cell(sandbox.preamble(frameworks))
-    export_dir = sandbox.root / f"export-{secrets.token_hex(8)}"
+    export_dir = sandbox.new_export_dir()
     export_cell = nbformat.v4.new_code_cell(_export_source(export_spec, export_dir))
     student = [nbformat.v4.new_code_cell(c.source) for c in cells]
     nb.cells = [preamble, *student, export_cell]
@@ -84,9 +160,9 @@ async def _execute(
         kernel_name=KERNEL_NAME,
         kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(sandbox.kernel_dir)]),
         transport="ipc",
-        connection_file=str(sandbox.root / "kernel.json"),
+        connection_file=str(sandbox.connection_file),
     )
-    client = NotebookClient(
+    client = _CappedClient(
         nb,
         km=km,
         allow_errors=True,
@@ -96,17 +172,26 @@ async def _execute(
         record_timing=False,
         store_widget_state=False,
     )
+    client.output_limit = limits.notebook_output_chars
+    client.truncated_cells = set()
+    watch = _MemoryWatch()
+    watcher: asyncio.Task[None] | None = None
+    memory_exceeded = False
+    exit_code: int | None = None
+    sandbox.hand_over()
     records: list[CellRecord] = []
     started = time.monotonic()
     deadline = started + limits.total_timeout
     timed_out = kernel_died = exported = False
     # The kernel process's own output (not the cells') goes to a log, not the grader's terminal.
-    log = (sandbox.root / "kernel.log").open("wb")
+    log = open(os.open(sandbox.root / "kernel.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")  # noqa: SIM115 - closed below, after the kernel
     try:
         # cleanup_kc: nbclient leaves a kernel manager it did not create running; ours must die here.
         async with client.async_setup_kernel(
             cwd=str(sandbox.workdir), env=sandbox.environment(), stdout=log, stderr=log, cleanup_kc=True
         ):
+            watch.pid = _kernel_pid(km)
+            watcher = asyncio.create_task(watch.run())
             client.timeout = int(limits.startup_timeout)
             await client.async_execute_cell(preamble, 0, store_history=False)
             for position, cell in enumerate(student, start=1):
@@ -132,12 +217,14 @@ async def _execute(
                     cell.outputs.append(
                         nbformat.v4.new_output("error", ename="KernelDied", evalue="the kernel died", traceback=[])
                     )
-                records.append(_cell_record(original, cell, time.monotonic() - t0, status, limits.output_chars))
+                done = _cell_record(original, cell, time.monotonic() - t0, status, limits.output_chars)
+                memory_exceeded = memory_exceeded or done.error.split(":")[0] in MEMORY_ERRORS
+                records.append(done)
             if not kernel_died:
                 client.timeout = int(limits.export_timeout)
                 try:
                     await client.async_execute_cell(export_cell, len(nb.cells) - 1, store_history=False)
-                    exported = (export_dir / "manifest.json").is_file()
+                    exported = _regular_file(export_dir / "manifest.json")
                 except (CellTimeoutError, DeadKernelError):
                     exported = False
     except DeadKernelError:
@@ -148,16 +235,44 @@ async def _execute(
         kernel_died = True
     finally:
         log.close()
+        watch.sample()  # VmHWM is a high-water mark: one read before the kill sees the peak
+        if watcher is not None:
+            watcher.cancel()
+        process = getattr(km.provisioner, "process", None)
+        if process is not None and kernel_died:
+            exit_code = process.poll()
         if km.has_kernel:
             await km.shutdown_kernel(now=True)
+        leftovers = sandbox.kill_leftovers()
+    if kernel_died and not memory_exceeded:
+        # Killed by a signal (the OOM killer, or an abort on a failed allocation) after
+        # coming close to its address-space limit: out of memory, not an exit of its own.
+        near_limit = watch.peak_virtual >= 0.9 * limits.memory_bytes
+        memory_exceeded = near_limit and (exit_code is None or exit_code < 0)
+    truncated = sorted(cells[i - 1].index for i in client.truncated_cells if 0 < i <= len(cells))
     record = ExecutionRecord(
         cells=tuple(records),
         seconds=round(time.monotonic() - started, 3),
         skipped_lines=tuple(skipped),
         timed_out=timed_out,
         kernel_died=kernel_died,
+        memory_exceeded=memory_exceeded,
+        kernel_exit_code=exit_code,
+        kernel_peak_rss_bytes=watch.peak_rss,
+        output_truncated_cells=tuple(truncated),
+        leftover_processes=max(0, leftovers),
+        isolated=sandbox.capabilities.isolate,
+        isolation_note=" ".join(sandbox.capabilities.notes()),
     )
     return ExecutionOutcome(record=record, export_dir=export_dir, exported=exported)
+
+
+def _regular_file(path: Path) -> bool:
+    """A plain file, not a link the student's code made to something of the grader's."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode) and stat.S_ISDIR(path.parent.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def _quiet_poller_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -10,18 +10,17 @@ looks graded.
 
 from __future__ import annotations
 
-import contextlib
 import csv
+import io
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.errors import ConfigError
+from autograder.files import write_atomic
 from autograder.result import Result
 
-__all__ = ["FIXED_COLUMNS", "read_gradebook", "write_gradebook"]
+__all__ = ["FIXED_COLUMNS", "csv_text", "read_gradebook", "spreadsheet_number", "spreadsheet_text", "write_gradebook"]
 
 FIXED_COLUMNS = ("submission", "status", "total", "max_score", "percent", "needs_review")
 
@@ -50,33 +49,26 @@ def write_gradebook(results: Sequence[Result], path: Path) -> None:
 
     rows = []
     for result in sorted(results, key=lambda r: r.submission):
-        scores = {part.id: _number(part.score) for part in result.parts}
+        scores = {part.id: spreadsheet_number(part.score) for part in result.parts}
         rows.append(
             [
-                _text(result.submission),
+                spreadsheet_text(result.submission),
                 result.status,
                 *(scores.get(part_id, "") for part_id in part_ids),
-                _number(result.score),
-                _number(result.max_score),
-                _number(100 * result.score / result.max_score) if result.max_score > 0 else "",
+                spreadsheet_number(result.score),
+                spreadsheet_number(result.max_score),
+                spreadsheet_number(100 * result.score / result.max_score) if result.max_score > 0 else "",
                 "yes" if result.needs_review else "no",
             ]
         )
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(rows)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, csv_text([header, *rows]))
+
+
+def csv_text(rows: Sequence[Sequence[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
 
 
 def read_gradebook(path: Path) -> list[dict[str, str]]:
@@ -85,7 +77,7 @@ def read_gradebook(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _number(value: float) -> str:
+def spreadsheet_number(value: float) -> str:
     """A score as a spreadsheet reads it: ``7``, ``7.5``, ``66.6667``; never ``7.000000001``."""
     if not math.isfinite(value):
         return str(value)
@@ -93,5 +85,5 @@ def _number(value: float) -> str:
     return "0" if text == "-0" else text
 
 
-def _text(value: str) -> str:
+def spreadsheet_text(value: str) -> str:
     return f"'{value}" if value.startswith(_FORMULA_PREFIXES) else value

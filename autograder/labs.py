@@ -8,6 +8,7 @@ kernel seeds.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -53,6 +54,15 @@ class DiscussionSpec(BaseModel):
     placeholder: str = "YOUR ANSWER HERE"
 
 
+class LabResources(BaseModel):
+    """What one kernel of this lab needs; sets how many submissions grade at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    memory_gib: float = Field(default=3.0, gt=0, description="resident memory of a kernel running the lab")
+    gpu_memory_gib: float = Field(default=2.0, gt=0, description="GPU memory of a kernel (memory growth on)")
+
+
 class LabSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -65,6 +75,7 @@ class LabSpec(BaseModel):
     datasets: tuple[Literal["mnist", "fashion-mnist"], ...] = ()
     names: dict[str, NameKind | NameSpec]
     discussions: dict[str, DiscussionSpec] = Field(default_factory=dict)
+    resources: LabResources = LabResources()
 
 
 @dataclass(frozen=True)
@@ -99,13 +110,23 @@ class Lab:
     def kind(self, name: str) -> NameKind | None:
         return self.name_spec(name).kind if name in self.spec.names else None
 
+    def fingerprint(self) -> str:
+        """A hash of the lab's contract, rubric and reference: a result graded under another
+        fingerprint may differ, so a batch rerun regrades it."""
+        digest = hashlib.sha256()
+        reference = self.course.reference / f"{self.spec.reference}.py"
+        for path in (self.folder / "lab.yaml", self.rubric.path, reference):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes() if path.is_file() else b"-")
+        return digest.hexdigest()
+
     def export_spec(self) -> dict[str, dict[str, Any]]:
         """What the kernel exports, as plain JSON data."""
         return {name: self.name_spec(name).model_dump(mode="json") for name in self.spec.names}
 
 
-def load_lab(lab_id: str, course: Course) -> Lab:
-    """Load and cross-check a lab's metadata and rubric."""
+def load_lab(lab_id: str, course: Course, *, rubric_path: Path | None = None) -> Lab:
+    """Load and cross-check a lab's metadata and rubric (the course's, or ``rubric_path``)."""
     folder = course.assignments / lab_id
     meta = folder / "lab.yaml"
     if not meta.is_file():
@@ -115,7 +136,7 @@ def load_lab(lab_id: str, course: Course) -> Lab:
         spec = LabSpec.model_validate(yaml.safe_load(meta.read_text(encoding="utf-8")))
     except (yaml.YAMLError, ValidationError) as exc:
         raise ConfigError(f"{meta}: {exc}") from exc
-    rubric = load_rubric(course.rubrics / f"{lab_id}.yaml")
+    rubric = load_rubric(rubric_path or course.rubrics / f"{lab_id}.yaml")
     if rubric.lab != lab_id:
         raise RubricError(f"{rubric.path}: the rubric is for lab {rubric.lab!r}, not {lab_id!r}")
     unknown = sorted(rubric.names() - set(spec.names) - set(spec.discussions))

@@ -21,6 +21,10 @@ from autograder.errors import InvalidNotebookError
 MAX_NOTEBOOK_BYTES = 50 * 1024**2
 """Larger files are refused: a notebook with its outputs dropped is far smaller."""
 
+MAX_CODE_CELLS = 2000
+"""More code cells than any lab needs; a generated notebook with more would spend the
+whole time limit on per-cell overhead, so it is refused with a reason instead."""
+
 
 @dataclass(frozen=True)
 class LoadedNotebook:
@@ -103,6 +107,13 @@ def load_notebook(path: Path, *, submission: str | None = None) -> LoadedNoteboo
         raise InvalidNotebookError(
             f"the notebook's kernel is {language!r}, but this lab is graded in Python: switch the kernel to "
             "Python 3 (Kernel > Change kernel), run all cells, save, and submit again",
+            submission=sub,
+        )
+    code = sum(1 for c in node.cells if c.get("cell_type") == "code")
+    if code > MAX_CODE_CELLS:
+        raise InvalidNotebookError(
+            f"the notebook has {code} code cells; the grader runs at most {MAX_CODE_CELLS}. Merge cells and "
+            "submit the notebook you worked in, not a generated one",
             submission=sub,
         )
     return LoadedNotebook(

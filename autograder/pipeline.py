@@ -6,6 +6,7 @@ submission's failure into its recorded result, so one bad notebook never stops a
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import UTC, datetime
 from importlib import metadata
@@ -22,13 +23,13 @@ from autograder.errors import ArtifactError, ConfigError, SubmissionError
 from autograder.executor import execute
 from autograder.labs import Lab, load_lab
 from autograder.notebook import LoadedNotebook, load_notebook, submission_id
-from autograder.result import ExecutionRecord, PartResult, Result, SubmissionStatus
+from autograder.result import ExecutionRecord, PartResult, Result, SkippedLine, SubmissionStatus
 from autograder.sandbox import Sandbox, SandboxPolicy
 from autograder.sanitize import SanitizedCell, sanitize_cell
 from autograder.scoring import score, zero_parts
 
 
-def _version() -> str:
+def grader_version() -> str:
     try:
         return metadata.version("autograder")
     except metadata.PackageNotFoundError:
@@ -47,7 +48,7 @@ def _curves(lab: Lab, artifacts: ArtifactBundle) -> dict[str, dict[str, list[flo
 
 
 def _execution_notes(record: ExecutionRecord) -> list[str]:
-    notes = []
+    notes = [record.isolation_note] if record.isolation_note else []
     failed = [c for c in record.cells if c.status in ("error", "timeout")]
     if failed:
         notes.append(
@@ -58,8 +59,20 @@ def _execution_notes(record: ExecutionRecord) -> list[str]:
         notes.append(f"{len(record.skipped_lines)} shell or magic line(s) were not run while grading.")
     if record.timed_out:
         notes.append("The notebook hit the total time limit; the cells after it were not run.")
+    if record.memory_exceeded:
+        notes.append("The notebook ran out of memory (the kernel's limit); lower the batch size or the data "
+                     "kept in memory. What it defined before that was still graded.")
     if record.kernel_died:
-        notes.append("The kernel died (out of memory, or the code exited); cells after that were not run.")
+        how = "" if record.kernel_exit_code is None else (
+            f" (killed by signal {-record.kernel_exit_code})" if record.kernel_exit_code < 0
+            else f" (it exited with code {record.kernel_exit_code})")
+        notes.append(f"The kernel died{how}, e.g. out of memory or the code exited; cells after that were not run.")
+    if record.output_truncated_cells:
+        cells = ", ".join(str(i) for i in record.output_truncated_cells[:10])
+        notes.append(f"The notebook printed more than the grader keeps; output of cell(s) {cells} was cut. "
+                     "Print less (e.g. a summary instead of every step).")
+    if record.leftover_processes:
+        notes.append(f"{record.leftover_processes} process(es) the notebook left running were killed.")
     return notes
 
 
@@ -69,8 +82,13 @@ def grade(
     options: GradeOptions | None = None,
     *,
     submission: str | None = None,
+    keep_artifacts: Path | None = None,
 ) -> Result:
-    """Grade ``notebook`` for ``lab``; never raises for a bad submission, only for a bad course."""
+    """Grade ``notebook`` for ``lab``; never raises for a bad submission, only for a bad course.
+
+    ``keep_artifacts``: a folder (not yet existing) to copy what the kernel exported to,
+    for a later regrade without execution.
+    """
     options = options or GradeOptions()
     path = Path(notebook)
     lab_obj = lab if isinstance(lab, Lab) else load_lab(lab, find_course())
@@ -86,7 +104,7 @@ def grade(
         "profile": options.profile,
         "seed": options.seed,
         "environment": describe(options.device),
-        "grader_version": _version(),
+        "grader_version": grader_version(),
         "graded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     max_score = lab_obj.rubric.spec.total
@@ -98,24 +116,30 @@ def grade(
         parts = zero_parts(lab_obj.rubric, str(exc), public_only=options.public_only)
         return Result(status=exc.status, message=str(exc), score=0.0, max_score=_max(parts, max_score),
                       parts=parts, timings={"total": round(time.monotonic() - started, 3)}, **base)
-    return _grade_loaded(loaded, lab_obj, options, base, started)
+    return _grade_loaded(loaded, lab_obj, options, base, started, keep_artifacts)
 
 
 def _max(parts: tuple[PartResult, ...], default: float) -> float:
     return sum(p.max_score for p in parts if not p.extra_credit) or default
 
 
-def _grade_loaded(
-    loaded: LoadedNotebook, lab: Lab, options: GradeOptions, base: dict[str, Any], started: float
-) -> Result:
+def sanitize(loaded: LoadedNotebook) -> tuple[list[SanitizedCell], list[SkippedLine]]:
+    """The notebook's code cells as the kernel runs them, and the lines it will not run."""
     cells: list[SanitizedCell] = []
-    skipped = []
+    skipped: list[SkippedLine] = []
     for index, source in loaded.code_cells():
         cell, lines = sanitize_cell(index, source)
         cells.append(cell)
         skipped.extend(lines)
+    return cells, skipped
+
+
+def _grade_loaded(
+    loaded: LoadedNotebook, lab: Lab, options: GradeOptions, base: dict[str, Any], started: float,
+    keep_artifacts: Path | None,
+) -> Result:
+    cells, skipped = sanitize(loaded)
     policy = SandboxPolicy(limits=options.limits, seed=options.seed, device=options.device)
-    timings: dict[str, float] = {}
     with Sandbox(policy, keep=options.keep_workdir) as sandbox:
         sandbox.stage_datasets(lab.spec.datasets, options.profile)
         try:
@@ -125,26 +149,55 @@ def _grade_loaded(
             return Result(status=exc.status, message=str(exc), score=0.0,
                           max_score=_max(parts, lab.rubric.spec.total), parts=parts, sha256=loaded.sha256,
                           **{**base, "notes": (*base["notes"], *loaded.notes)})
-        timings["execute"] = outcome.record.seconds
-        unavailable = "" if outcome.exported else (
-            "the kernel died before the grader could read your variables"
-            if outcome.record.kernel_died else "the grader could not read your variables after the notebook ran"
-        )
-        artifacts = ArtifactBundle(outcome.export_dir if outcome.exported else None, unavailable=unavailable)
-        t0 = time.monotonic()
-        ctx = CheckContext(
-            lab=lab, profile=options.profile, artifacts=artifacts, notebook=loaded,
-            cells=cells, limits=options.limits, cache_dir=options.cache_dir,
-        )
-        parts = score(lab.rubric, ctx, public_only=options.public_only)
-        timings["check"] = round(time.monotonic() - t0, 3)
-        curves = _curves(lab, artifacts)
-    notes = [*base.pop("notes"), *loaded.notes, *_execution_notes(outcome.record)]
+        if keep_artifacts is not None and outcome.exported:
+            shutil.copytree(outcome.export_dir, keep_artifacts)
+        artifacts = ArtifactBundle(outcome.export_dir if outcome.exported else None,
+                                   unavailable=unavailable_reason(outcome.record, exported=outcome.exported))
+        return assess(lab, options, loaded, cells, outcome.record, artifacts, base, started)
+
+
+def unavailable_reason(record: ExecutionRecord, *, exported: bool) -> str:
+    """Why no exported name can be read, or "" when they can."""
+    if exported:
+        return ""
+    if record.kernel_died:
+        return "the kernel died before the grader could read your variables"
+    return "the grader could not read your variables after the notebook ran"
+
+
+def assess(
+    lab: Lab,
+    options: GradeOptions,
+    loaded: LoadedNotebook,
+    cells: list[SanitizedCell],
+    record: ExecutionRecord,
+    artifacts: ArtifactBundle,
+    base: dict[str, Any],
+    started: float,
+) -> Result:
+    """Check and score what an execution produced: everything after the kernel.
+
+    A regrade calls this with an execution's stored record and artifacts, so a rubric
+    change never needs the notebook run again.
+    """
+    t0 = time.monotonic()
+    ctx = CheckContext(
+        lab=lab, profile=options.profile, artifacts=artifacts, notebook=loaded,
+        cells=cells, limits=options.limits, cache_dir=options.cache_dir,
+    )
+    parts = score(lab.rubric, ctx, public_only=options.public_only)
+    timings = {"execute": record.seconds, "check": round(time.monotonic() - t0, 3)}
+    curves = _curves(lab, artifacts)
+    notes = [*base["notes"], *loaded.notes, *_execution_notes(record)]
     notes += [ctx.answer(tag).note for tag in lab.spec.discussions if ctx.answer(tag).note]
     status: SubmissionStatus = "graded"
-    if outcome.record.kernel_died:
+    if record.memory_exceeded:
+        status = "memory-limit"
+    elif record.kernel_died:
         status = "kernel-died"
-    elif outcome.record.timed_out:
+    elif record.timed_out or any(c.status == "timeout" for c in record.cells):
+        # A cell over its limit was interrupted: the notebook did not run as written,
+        # although what it defined is still graded.
         status = "timeout"
     timings["total"] = round(time.monotonic() - started, 3)
     reference = {}
@@ -156,10 +209,9 @@ def _grade_loaded(
         max_score=_max(parts, lab.rubric.spec.total),
         parts=parts,
         sha256=loaded.sha256,
-        notes=tuple(notes),
-        execution=outcome.record,
+        execution=record,
         curves=curves,
         reference=reference,
         timings=timings,
-        **base,
+        **{**base, "notes": tuple(notes)},
     )

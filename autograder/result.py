@@ -8,14 +8,13 @@ results are pydantic models that round-trip through ``result.json`` unchanged.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from autograder.errors import SubmissionStatus
+from autograder.files import write_atomic
 
 SCHEMA_VERSION = "1.0"
 
@@ -102,6 +101,16 @@ class ExecutionRecord(_Model):
     skipped_lines: tuple[SkippedLine, ...] = ()
     timed_out: bool = False
     kernel_died: bool = False
+    memory_exceeded: bool = False
+    """A cell ran out of memory, or the kernel was killed close to its memory limit."""
+    kernel_exit_code: int | None = Field(default=None, description="how a dead kernel ended (negative: a signal)")
+    kernel_peak_rss_bytes: int = Field(default=0, description="peak resident memory of the kernel process")
+    output_truncated_cells: tuple[int, ...] = Field(
+        default=(), description="cells whose output was dropped past the limit on output kept"
+    )
+    leftover_processes: int = Field(default=0, description="processes still running after the kernel, killed")
+    isolated: bool = Field(default=False, description="the kernel ran in its own user, filesystem and network")
+    isolation_note: str = Field(default="", description="what isolation was missing, when it was")
 
 
 class Environment(_Model):
@@ -140,6 +149,10 @@ class Result(_Model):
     timings: dict[str, float] = Field(default_factory=dict)
     grader_version: str = ""
     graded_at: str = ""
+    grading_key: str = Field(
+        default="", description="hash of what decided this result (notebook, lab, rubric, grader, options): "
+        "a batch rerun regrades the submission only when it changes"
+    )
 
     @property
     def needs_review(self) -> bool:
@@ -160,11 +173,7 @@ class Result(_Model):
 
     def write(self, path: Path) -> None:
         """Write atomically: a crash never leaves a half-written result behind."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".result-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(self.to_json())
-        os.replace(tmp, path)
+        write_atomic(path, self.to_json())
 
     @classmethod
     def read(cls, path: Path) -> Result:

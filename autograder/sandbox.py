@@ -1,14 +1,26 @@
 """The sandbox a submission runs in: a private working directory, a clean
-environment, resource limits and seeds.
+environment, resource limits, isolation and seeds.
 
 Nothing of the grader's (rubrics, references, hidden data, expected answers) is put
 in the working directory or the environment; only the notebook's own data is staged.
+Where the grader may (as root), the kernel also runs in a jail (``isolation.py``): a
+user of its own, no network, and a filesystem holding only Python and this folder.
+
+Layout of ``root`` (the grader's, ``rwx--x--x``: the kernel may pass through it only
+into the folders handed to its user)::
+
+    kernels/        the kernelspec (the grader's)
+    jail/           empty; the kernel's filesystem root is assembled on it
+    channel/        the connection file and the kernel's IPC sockets (the kernel's user)
+    work/           the kernel's working directory and HOME, with the staged data (the kernel's user)
+    export-<hex>/   where the export cell writes the graded names (the kernel's user)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -16,14 +28,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from autograder import datasets
+import autograder
+from autograder import datasets, isolation
 from autograder.config import Device, ExecutionLimits
 
 KERNEL_NAME = "autograder-sandbox"
 
 # Variables a kernel may inherit: enough to find executables and libraries, nothing
 # that could carry the grader's secrets or configuration.
-_INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH")
+_INHERITED = (
+    "PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH",
+    # A batch worker's share of the cores (autograder/resources.py).
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+)
 
 
 @dataclass(frozen=True)
@@ -44,31 +61,84 @@ class Sandbox:
     def __init__(self, policy: SandboxPolicy, *, keep: bool = False) -> None:
         self.policy = policy
         self.keep = keep
+        self.capabilities = isolation.capabilities()
+        self.uid = isolation.new_uid() if self.capabilities.isolate else -1
         self.root = Path(tempfile.mkdtemp(prefix="autograder-"))
+        self.root.chmod(0o711)
         self.workdir = self.root / "work"
-        self.workdir.mkdir()
+        self.channel = self.root / "channel"
         self.kernel_dir = self.root / "kernels"
+        for folder in (self.workdir, self.channel, self.root / "jail"):
+            folder.mkdir(mode=0o700)
+        self.connection_file = self.channel / "kernel.json"
         self._datasets: tuple[str, ...] = ()
         self._write_kernelspec()
 
     def _write_kernelspec(self) -> None:
         limits = self.policy.limits
+        # The kernel may import the autograder (a notebook's self-check cells do, and stand
+        # down): the same package as the grader's, and nothing else of its repository.
+        package = Path(autograder.__file__).resolve().parent
+        jail = isolation.Jail(
+            memory_bytes=limits.memory_bytes,
+            file_size_bytes=limits.file_size_bytes,
+            processes=limits.processes,
+            isolate=self.capabilities.isolate,
+            uid=self.uid,
+            root=str(self.root / "jail"),
+            readonly=(*isolation.system_paths(), str(package)),
+            writable=(str(self.root),),
+            devices=self._devices(),
+            cwd=str(self.workdir),
+        )
+        jail.write(self.root / "jail.json")
         spec_dir = self.kernel_dir / KERNEL_NAME
         spec_dir.mkdir(parents=True)
         argv = [
             sys.executable,
-            "-m",
-            "autograder.kernel_launcher",
-            "--memory",
-            str(limits.memory_bytes),
-            "--fsize",
-            str(limits.file_size_bytes),
+            "-I",
+            str(Path(isolation.__file__).with_name("kernel_launcher.py")),
+            "--jail",
+            str(self.root / "jail.json"),
+            "--own",
+            "{connection_file}",
             "--",
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
             "-f",
             "{connection_file}",
         ]
         spec = {"argv": argv, "display_name": "autograder sandbox", "language": "python"}
         (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+
+    def _devices(self) -> tuple[str, ...]:
+        if self.policy.device == "cpu":
+            return ()
+        dev = Path("/dev")
+        return tuple(str(p) for p in sorted(dev.glob("nvidia*"))) + (("/dev/dri",) if (dev / "dri").exists() else ())
+
+    def hand_over(self) -> None:
+        """Give the kernel's user its folders, once everything is staged in them."""
+        if self.uid < 0:
+            return
+        for folder in (self.workdir, self.channel):
+            for path in (folder, *folder.rglob("*")):
+                os.chown(path, self.uid, self.uid, follow_symlinks=False)
+
+    def new_export_dir(self) -> Path:
+        """A fresh folder for the export cell, made by the grader so the kernel cannot
+        put a link to somewhere else in its place."""
+        path = self.root / f"export-{secrets.token_hex(8)}"
+        path.mkdir(mode=0o700)
+        if self.uid >= 0:
+            os.chown(path, self.uid, self.uid)
+        return path
+
+    def kill_leftovers(self) -> int:
+        """Kill whatever the student's code left running (daemons that left the kernel's
+        process group too); returns how many processes there were."""
+        return isolation.kill_user(self.uid) if self.uid >= 0 else 0
 
     def environment(self) -> dict[str, str]:
         """The kernel's whole environment (it inherits nothing else)."""
@@ -76,6 +146,7 @@ class Sandbox:
         home = self.workdir
         env.update(
             HOME=str(home),
+            USER="student",  # getpass.getuser() (torch's caches) needs a name; the uid has none
             PYTHONHASHSEED=str(self.policy.seed),
             PYTHONNOUSERSITE="1",
             MPLBACKEND="Agg",
@@ -86,6 +157,10 @@ class Sandbox:
             JUPYTER_PLATFORM_DIRS="1",
             AUTOGRADER_SANDBOX="1",  # in-notebook self-checks stand down while grading
         )
+        if self.uid >= 0:
+            # Import the grader's own autograder package (bound alone into the jail), not
+            # whatever an editable install points to outside it.
+            env["PYTHONPATH"] = str(Path(autograder.__file__).resolve().parent.parent)
         if self.policy.device == "cpu":
             env["CUDA_VISIBLE_DEVICES"] = ""
         else:
@@ -122,6 +197,7 @@ class Sandbox:
         return "\n".join(lines)
 
     def close(self) -> None:
+        self.kill_leftovers()
         if not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
 

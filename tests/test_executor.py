@@ -111,3 +111,19 @@ def test_the_kernel_is_seeded(cleanup: list[Sandbox]) -> None:
         cleanup.append(box)
         draws.append(np.load(outcome.export_dir / "r.npy"))
     assert np.array_equal(draws[0], draws[1])
+
+
+def test_output_past_the_limit_is_dropped_as_it_arrives(cleanup: list[Sandbox]) -> None:
+    outcome, box = run(["for _ in range(20):\n    print('x' * 10_000)", "print('later')", "kept = [1]"],
+                       {"kept": "array"}, notebook_output_chars=50_000)
+    cleanup.append(box)
+    assert outcome.record.output_truncated_cells == (0,)  # the short line after still fits under the cap
+    assert outcome.exported and [c.status for c in outcome.record.cells] == ["ok", "ok", "ok"]
+
+
+def test_a_memory_error_is_recorded_as_memory_exhaustion_with_the_kernels_peak(cleanup: list[Sandbox]) -> None:
+    outcome, box = run(["import numpy as np\nbig = np.ones((1 << 34,))", "fine = [1]"], {"fine": "array"},
+                       memory_bytes=1024**3)
+    cleanup.append(box)
+    assert outcome.record.memory_exceeded and not outcome.record.kernel_died
+    assert 10 * 2**20 < outcome.record.kernel_peak_rss_bytes < 1024**3

@@ -168,25 +168,91 @@ def _running(pid: int) -> bool:
     return "\nState:\tZ" not in status  # a zombie has ended; only its parent has not reaped it
 
 
-def test_processes_started_by_the_probe_end_with_it(tmp_path: Path) -> None:
-    pidfile = tmp_path / "child.pid"
+def _with_marker(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_processes_started_by_the_probe_end_with_it() -> None:
+    # Found by a marker in its command line: a jailed probe cannot write outside its folder.
+    marker = f"time.sleep(60.{os.getpid()})"
     source = LINEAR.replace(
         "return X @ self.W + self.b",
         "import subprocess, sys\n"
-        "        child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-        f"        open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
+        f"        child = subprocess.Popen([sys.executable, '-c', 'import time; {marker}'])\n"
         "        while True:\n"
         "            pass",
     )
     x, y = _data()
-    result = run_probe(source, _train_task(), {"X": x, "Y": y}, limits=LIMITS, timeout=1)
+    result = run_probe(source, _train_task(), {"X": x, "Y": y}, limits=LIMITS, timeout=2)
     assert not result.ok
-    pid = int(pidfile.read_text())
+    pids = _with_marker(marker)
     try:
         deadline = time.monotonic() + 1
-        while _running(pid) and time.monotonic() < deadline:
+        while any(_running(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _running(pid)
+        assert not [p for p in pids if _running(p)]
     finally:
-        if _running(pid):
-            os.kill(pid, signal.SIGKILL)  # the test started it; do not leave it behind
+        for pid in pids:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)  # the test started it; do not leave it behind
+
+
+SNOOP = """
+import os
+
+class Snoop:
+    def __init__(self):
+        pass
+
+    def fit(self, X, y):
+        pass
+
+    def predict(self, X):
+        import numpy as np
+        readable = []
+        for path in TARGETS:
+            try:
+                with open(path, "rb"):
+                    readable.append(1)
+            except OSError:
+                readable.append(0)
+        return np.array(readable)
+"""
+
+
+def test_a_probe_cannot_read_the_graders_files(tmp_path: Path) -> None:
+    from autograder.isolation import capabilities
+
+    rubric = Path(__file__).resolve().parent.parent / "rubrics" / "keras-digits.yaml"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("hidden")
+    definitions = f"TARGETS = {[str(rubric), str(secret), '/etc/hostname']!r}\n" + SNOOP
+    task = {"scenario": "fit-predict", "class": "Snoop"}
+    inputs = {"X": np.zeros((2, 2)), "y": np.zeros(2), "X_test": np.zeros((2, 2))}
+    result = run_probe(definitions, task, inputs, limits=LIMITS)
+    assert result.ok, result.error
+    if capabilities().isolate:
+        assert result.outputs["predictions"].tolist() == [0, 0, 1]
+    else:
+        pytest.skip(f"no isolation here: {capabilities().reason}")
+
+
+def test_a_link_posing_as_the_probes_report_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "report.json"
+    secret.write_text('{"ok": false, "error": "a secret of the grader"}')
+    definitions = f"""
+import os
+os.symlink({str(secret)!r}, "report.json")
+os._exit(0)
+"""
+    result = run_probe(definitions, {"scenario": "predict", "class": "X"}, {"X": np.zeros(1)}, limits=LIMITS)
+    assert not result.ok
+    assert "secret" not in result.error

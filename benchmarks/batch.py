@@ -1,0 +1,170 @@
+"""A class graded in one run, side by side: bare execution, ours with 1 and 2 workers, nbgrader.
+
+    .venv/bin/python benchmarks/batch.py [--lab keras-digits] [--count 20] [--skip-nbgrader]
+
+The batch is ``--count`` submissions of one lab on the smoke profile: the lab's example
+submissions and its solution, in turn, each under its own student's name. Printed:
+
+- bare: every notebook executed with nbclient one after another (figures off, as in our
+  sandbox): the floor any grader pays;
+- ours with 1 and with 2 workers (``run_batch``; reference metrics come from the cache,
+  warmed before timing);
+- the overhead per submission of ours (1 worker) over bare;
+- nbgrader 0.9.6's ``autograde`` on the same notebooks, installed by this script into its
+  own virtualenv (``benchmarks/.nbgrader-venv``) and executing with this project's kernel
+  (same TensorFlow), as the outside reference.
+
+Figures go to ``benchmarks/results/batch-<lab>.json``; the previous file's figures are
+printed beside the new ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from autograder.batch import BatchOptions, run_batch
+from autograder.config import GradeOptions
+from autograder.course import find_course
+from autograder.labs import Lab, load_lab
+from autograder.pipeline import grade
+from autograder.resources import cpu_count
+from benchmarks.grade_vs_bare import bare
+
+HERE = Path(__file__).resolve().parent
+NBGRADER = "nbgrader==0.9.6"
+
+
+def make_batch(lab: Lab, count: int, folder: Path) -> list[Path]:
+    sources = [*sorted(lab.examples.glob("*.ipynb")), lab.solution]
+    paths = []
+    for i in range(count):
+        path = folder / f"student{i + 1:02d}.ipynb"
+        shutil.copy(sources[i % len(sources)], path)
+        paths.append(path)
+    return paths
+
+
+def timed_batch(paths: list[Path], lab: Lab, workers: int, options: GradeOptions) -> tuple[float, list[float]]:
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        outcome = run_batch(paths, lab, Path(out), options, BatchOptions(workers=workers, progress=False))
+        seconds = time.perf_counter() - started
+    assert len(outcome.graded) == len(paths), outcome.graded
+    return seconds, [r.score for r in outcome.results]
+
+
+def nbgrader_env() -> Path:
+    venv = HERE / ".nbgrader-venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", NBGRADER], check=True)
+    return venv
+
+
+def timed_nbgrader(paths: list[Path], lab: Lab) -> float:
+    venv = nbgrader_env()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "course"
+        (root / "source" / "lab").mkdir(parents=True)
+        # The template: nbgrader refuses the solution's BEGIN SOLUTION markers outside its own cells.
+        shutil.copy(lab.template, root / "source" / "lab" / "lab.ipynb")
+        # nbgrader runs the notebooks' `python3` kernel: make that this project's Python,
+        # so both graders execute with the same TensorFlow.
+        kernel = Path(tmp) / "jupyter" / "kernels" / "python3"
+        kernel.mkdir(parents=True)
+        (kernel / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3", "language": "python"}))
+        env = {**os.environ, "JUPYTER_PATH": str(Path(tmp) / "jupyter"), "MPLBACKEND": "Agg",
+               "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}  # nbgrader runs `alembic` from its venv
+        nbgrader = [str(venv / "bin" / "nbgrader")]
+        subprocess.run([*nbgrader, "generate_assignment", "lab", "--force", "--CourseDirectory.root=."],
+                       cwd=root, env=env, check=True, capture_output=True)
+        for path in paths:
+            target = root / "submitted" / path.stem / "lab"
+            target.mkdir(parents=True)
+            shutil.copy(path, target / "lab.ipynb")
+        started = time.perf_counter()
+        done = subprocess.run(
+            [*nbgrader, "autograde", "lab", "--force", "--create", "--CourseDirectory.root=.",
+             "--ExecutePreprocessor.timeout=900"],
+            cwd=root, env=env, capture_output=True, text=True,
+        )
+        seconds = time.perf_counter() - started
+        graded = len(list((root / "autograded").glob("*/lab/lab.ipynb")))
+        if done.returncode != 0 or graded != len(paths):
+            print(done.stderr[-3000:], file=sys.stderr)
+            raise SystemExit(f"nbgrader autograde graded {graded}/{len(paths)} (exit {done.returncode})")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lab", default="keras-digits")
+    parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--skip-nbgrader", action="store_true")
+    args = parser.parse_args()
+    lab = load_lab(args.lab, find_course())
+    options = GradeOptions(profile="smoke")
+    grade(lab.solution, lab, options)  # warm the reference cache: not part of any timing
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = make_batch(lab, args.count, Path(tmp))
+        started = time.perf_counter()
+        for path in paths:
+            bare(path, agg=True)
+        figures["bare_s"] = time.perf_counter() - started
+        print(f"bare nbclient, {args.count} notebooks one after another: {figures['bare_s']:.1f}s", flush=True)
+        figures["ours_1_worker_s"], scores1 = timed_batch(paths, lab, 1, options)
+        print(f"ours, 1 worker: {figures['ours_1_worker_s']:.1f}s", flush=True)
+        figures["ours_2_workers_s"], scores2 = timed_batch(paths, lab, 2, options)
+        print(f"ours, 2 workers: {figures['ours_2_workers_s']:.1f}s", flush=True)
+        assert scores1 == scores2, "the same batch must score the same with 1 and 2 workers"
+        if not args.skip_nbgrader:
+            figures["nbgrader_s"] = timed_nbgrader(paths, lab)
+            print(f"nbgrader autograde: {figures['nbgrader_s']:.1f}s", flush=True)
+    n = args.count
+    overhead = (figures["ours_1_worker_s"] - figures["bare_s"]) / n
+    figures["overhead_per_submission_s"] = overhead
+    figures["overhead_percent"] = 100 * (figures["ours_1_worker_s"] - figures["bare_s"]) / figures["bare_s"]
+    figures["speedup_2_workers"] = figures["ours_1_worker_s"] / figures["ours_2_workers_s"]
+    print(f"\n{args.lab}, {n} submissions, smoke profile, {cpu_count()} cores")
+    print(f"  per submission: bare {figures['bare_s'] / n:.2f}s, ours {figures['ours_1_worker_s'] / n:.2f}s, "
+          f"overhead {overhead:+.2f}s ({figures['overhead_percent']:+.1f}% of bare; target <= 5%)")
+    print(f"  2 workers vs 1: {figures['speedup_2_workers']:.2f}x (target >= 1.8x on 2 cores)")
+    if "nbgrader_s" in figures:
+        figures["nbgrader_over_ours_2_workers"] = figures["nbgrader_s"] / figures["ours_2_workers_s"]
+        figures["nbgrader_over_ours_1_worker"] = figures["nbgrader_s"] / figures["ours_1_worker_s"]
+        print(f"  nbgrader / ours: {figures['nbgrader_over_ours_1_worker']:.2f}x with 1 worker, "
+              f"{figures['nbgrader_over_ours_2_workers']:.2f}x with 2 workers")
+    results = HERE / "results" / f"batch-{args.lab}.json"
+    if results.exists():
+        previous = json.loads(results.read_text())
+        print(f"\nprevious run ({previous.get('date')}):")
+        for key, value in figures.items():
+            if key in previous.get("figures", {}):
+                print(f"  {key}: {previous['figures'][key]:.2f} -> {value:.2f}")
+    results.parent.mkdir(exist_ok=True)
+    results.write_text(json.dumps({
+        "date": datetime.now(UTC).isoformat(timespec="seconds"), "lab": args.lab, "count": n,
+        "cores": cpu_count(), "cpu": platform.processor() or platform.machine(),
+        "figures": {k: round(v, 3) for k, v in figures.items()},
+    }, indent=2) + "\n")
+    print(f"figures written to {results}")
+
+
+if __name__ == "__main__":
+    main()
