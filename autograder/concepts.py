@@ -90,8 +90,10 @@ class DiscussionRubric(BaseModel):
     max_words: int = 600
     method: Literal["embedding", "regex"] = "embedding"
     match: float = Field(default=0.50, description="similarity that covers a concept without its patterns")
-    specificity: float = Field(default=0.12, description="how much closer to this concept than to the "
+    specificity: float = Field(default=0.16, description="how much closer to this concept than to the "
                                "question's others a sentence must be, to cover it without its patterns")
+    strong: float = Field(default=1.01, description="similarity that covers a concept on its own, however close "
+                          "the question's other concepts are (off by default: it cost agreement when measured)")
     confirm: float = Field(default=0.36, description="similarity a sentence needs for a pattern hit to count")
     max_density: float = Field(default=25.0, description="pattern matches per 100 words above which the "
                                "answer reads as keyword stuffing: patterns stop counting and a person reviews it")
@@ -364,10 +366,6 @@ def _grade_embedding(
         best_sim.append(float(sims[i]))
         evidence.append(units[i])
 
-    if max(best_sim, default=0.0) < rubric.off_topic:
-        return AnswerGrade("off-topic", "The answer does not address the question: reread it and answer what "
-                           "it asks.", 0.0, total, _certainty(max(best_sim), rubric.off_topic, rubric.band),
-                           "embedding")
     own_mean = float(np.mean(best_sim))
     for tag, other_phrases in other_questions.items():
         if not other_phrases:
@@ -377,33 +375,37 @@ def _grade_embedding(
             return AnswerGrade("other-answer", f"This reads as the answer to another question (`{tag}`): answer "
                                "this question here.", 0.0, total, 0.6, "embedding")
 
+    if max(best_sim, default=0.0) < rubric.off_topic:
+        return AnswerGrade("off-topic", "The answer does not address the question: reread it and answer what "
+                           "it asks.", 0.0, total, _certainty(max(best_sim), rubric.off_topic, rubric.band),
+                           "embedding")
     points: dict[str, float] = {}
     undecided: list[bool] = []
     matrix = np.stack([concept_sims[c.id] for c in rubric.concepts], axis=1)
-    # Which concepts' patterns each unit holds. A single sentence naming three or more
-    # concepts reads like a keyword list dressed as prose; its pattern hits do not count.
+    # Which concepts' patterns each unit holds.
     found = np.array([[any(re.search(p, unit, re.IGNORECASE) for p in c.any) for c in rubric.concepts]
                       for unit in units], dtype=bool)
-    stuffed = found[: len(prose)].sum(axis=1) >= 3
     usable = found.copy()
-    for k, unit in enumerate(units):
-        if any(stuffed[i] and prose[i] in unit for i in range(len(prose))):
-            usable[k] = False
     # Keyword stuffing in sentences: the rubric's terms far denser than any explanation has them.
+    # (A rule on concepts named per sentence was measured too: it cost real answers more than it caught.)
     matches = sum(len(re.findall(p, text, re.IGNORECASE)) for c in rubric.concepts for p in c.any)
     density = 100 * matches / max(1, len(_words(text)))
     if density >= rubric.max_density:
         usable[:] = False
-    suspicious = bool(stuffed.any()) or density >= rubric.max_density
+    suspicious = density >= rubric.max_density
     for j, (concept, weight, sim) in enumerate(zip(rubric.concepts, weights, best_sim, strict=True)):
         others = np.delete(matrix, j, axis=1)
-        lead = float((matrix[:, j] - others.mean(axis=1)).max()) if others.size else 1.0
+        # The lead of the sentences that are close enough: a short sentence far from every
+        # concept but a little further from the others must not lend its lead.
+        close = matrix[:, j] >= rubric.match
+        leads = matrix[:, j] - others.mean(axis=1) if others.size else np.ones(len(units))
+        lead = float(leads[close].max()) if close.any() else -1.0
         # A pattern counts in a sentence that is about the concept: the hit's own similarity.
         hit_sim = float(matrix[usable[:, j], j].max()) if usable[:, j].any() else None
         if hit_sim is not None and hit_sim >= rubric.confirm:
             covered, unsure = True, abs(hit_sim - rubric.confirm) < rubric.band
-        elif sim >= rubric.match and lead >= rubric.specificity:
-            covered, unsure = True, abs(sim - rubric.match) < rubric.band
+        elif sim >= rubric.strong or (sim >= rubric.match and lead >= rubric.specificity):
+            covered, unsure = True, abs(sim - rubric.match) < rubric.band or abs(sim - rubric.strong) < rubric.band
         else:
             # The words without the meaning, or a near miss of a paraphrase: a person decides.
             covered = False

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from autograder.batch import write_outputs
+from autograder.batch import exclusive, write_outputs
 from autograder.errors import ConfigError
 from autograder.gradebook import write_gradebook
 from autograder.labs import Lab
@@ -199,19 +199,22 @@ def apply_review(out_dir: Path, review: Sequence[ReviewEntry], lab: Lab) -> list
     by_submission: dict[str, list[ReviewEntry]] = {}
     for entry in review:
         by_submission.setdefault(entry.submission, []).append(entry)
-    for submission, entries in by_submission.items():
-        result = _read(out_dir, entries[0])
-        for entry in entries:
-            part, check = _target(result, entry)
-            new_check = _reviewed(check, entry, entry.where, when)
-            checks = tuple(new_check if c.name == check.name else c for c in part.checks)
-            new_part = part.model_copy(update={"checks": checks, "score": round(sum(c.points for c in checks), 2)})
-            parts = tuple(new_part if p.id == part.id else p for p in result.parts)
-            score = round(sum(p.score for p in parts), 2)
-            changed.append(f"{submission}: {check.name} {check.points:g} -> {entry.points:g} "
-                           f"(total {result.score:g} -> {score:g})")
-            result = result.model_copy(update={"parts": parts, "score": score})
-        write_outputs(result, out_dir)
-    results = [Result.read(p) for p in sorted(out_dir.glob("*/result.json"))]
-    write_gradebook(results, out_dir / "gradebook.csv")
+    # One writer per output folder: a review must not interleave with a grading run.
+    with exclusive(out_dir):
+        for submission, entries in by_submission.items():
+            result = _read(out_dir, entries[0])
+            for entry in entries:
+                part, check = _target(result, entry)
+                new_check = _reviewed(check, entry, entry.where, when)
+                checks = tuple(new_check if c.name == check.name else c for c in part.checks)
+                new_part = part.model_copy(update={"checks": checks,
+                                                   "score": round(sum(c.points for c in checks), 2)})
+                parts = tuple(new_part if p.id == part.id else p for p in result.parts)
+                score = round(sum(p.score for p in parts), 2)  # as pipeline.grade totals it
+                changed.append(f"{submission}: {check.name} {check.points:g} -> {entry.points:g} "
+                               f"(total {result.score:g} -> {score:g})")
+                result = result.model_copy(update={"parts": parts, "score": score})
+            write_outputs(result, out_dir)
+        results = [Result.read(p) for p in sorted(out_dir.glob("*/result.json")) if not p.parent.name.startswith(".")]
+        write_gradebook(results, out_dir / "gradebook.csv")
     return changed

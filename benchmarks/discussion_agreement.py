@@ -102,7 +102,7 @@ def main() -> None:
     if args.tune:
         tune = [a for a in answers if a.half == "tune"]
         results = []
-        grid = itertools.product([0.33, 0.36, 0.39, 0.42, 0.45], [0.5, 0.53, 0.56, 0.6], [0.12, 0.16, 0.2])
+        grid = itertools.product([0.33, 0.36, 0.39, 0.42], [0.5, 0.53, 0.56, 0.6], [0.0, 0.04, 0.08, 0.12, 0.16])
         for confirm, match, specificity in grid:
             overrides = {"confirm": confirm, "match": match, "specificity": specificity}
             s = summary(grade_all(tune, labs, "embedding", overrides))

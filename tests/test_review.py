@@ -26,10 +26,10 @@ from autograder.review import ReviewError, apply_review, load_review
 from autograder.scoring import score, zero_parts
 from tests import submissions
 
-# One sentence naming every concept reads as a keyword list: the grader is not sure, and flags it.
+# The rubric's terms packed far denser than an explanation has them: the grader is not sure, and flags it.
 FLAGGED = (
-    "The CNN wins with spatial weight sharing, more parameters and the Adam optimiser. I am not sure what else to "
-    "say about the comparison between the three models, they all did quite well in the end on the test set."
+    "The CNN wins with spatial weight sharing, local patterns, edges and neighbouring pixels, more parameters "
+    "(85,066 vs 18,986) and the Adam optimiser instead of gradient descent with a fixed learning rate."
 )
 
 
