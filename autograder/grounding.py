@@ -47,6 +47,7 @@ class Claim(BaseModel):
     histories: list[str] = Field(default_factory=list)
     metric: str = "val_accuracy"
     tolerance: int = 2
+    margin: float = Field(default=0.0, ge=0, description="a difference this small is too close to call either way")
     concept: str = Field(default="", description="the concept whose points a contradicted claim loses")
 
 
@@ -77,10 +78,15 @@ def _find(patterns: list[str], sentences: list[str]) -> re.Match[str] | None:
 
 
 def _final_gap(history: HistoryData) -> float | None:
+    """The gap (validation minus training loss) over the last third of the epochs: one
+    noisy last epoch must not decide whether a student's claim holds."""
     loss, val = history.metrics.get("loss"), history.metrics.get("val_loss")
     if not loss or not val:
         return None
-    gap = val[-1] - loss[-1]
+    n = min(len(loss), len(val))
+    tail = max(1, n // 3)
+    gaps = [v - t for v, t in zip(val[n - tail : n], loss[n - tail : n], strict=True)]
+    gap = sum(gaps) / len(gaps)
     return gap if math.isfinite(gap) else None
 
 
@@ -133,10 +139,14 @@ def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryDa
     if isinstance(pair, str):
         return ClaimCheck(claim.id, "unchecked", f"You say {claim.description}; {pair}.", claim.concept)
     a, b = pair
+    if abs(a - b) <= claim.margin:
+        return ClaimCheck(claim.id, "unchecked", f"You say {claim.description}; in your curves the two are too close "
+                          f"to tell (`{claim.first}` {a:.3f}, `{claim.second}` {b:.3f}).", claim.concept)
     holds = a > b
     claimed = said is not None
-    label = "the gap (validation minus training loss)" if claim.kind == "larger-gap" else claim.metric
-    figures = f"{label} at the last epoch: `{claim.first}` {a:.3f}, `{claim.second}` {b:.3f}"
+    label = ("the gap (validation minus training loss) over the last epochs" if claim.kind == "larger-gap"
+             else f"{claim.metric} at the last epoch")
+    figures = f"{label}: `{claim.first}` {a:.3f}, `{claim.second}` {b:.3f}"
     stated = claim.description if claimed else f"the opposite of “{claim.description}”"
     if holds == claimed:
         return ClaimCheck(claim.id, "agrees", f"You say {stated}; your curves agree ({figures}).", claim.concept)

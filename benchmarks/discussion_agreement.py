@@ -89,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tune", action="store_true", help="search match/partial thresholds on the tune half")
     parser.add_argument("--details", action="store_true", help="list the answers off by more than one point")
+    parser.add_argument("--by-kind", action="store_true", help="also break the embedding method down by kind")
     args = parser.parse_args()
 
     course = find_course(REPO)
@@ -120,6 +121,10 @@ def main() -> None:
             rows.append((method, half, summary(part)))
         details += [(method, g) for g in graded if abs(g.points - g.answer.points) > 1.0]
     print_table(rows)
+    if args.by_kind:
+        graded = grade_all(answers, labs, "embedding")
+        kinds = sorted({a.kind for a in answers})
+        print_table([("embedding", kind[:9], summary([g for g in graded if g.answer.kind == kind])) for kind in kinds])
     if args.details:
         for method, g in details:
             print(f"{method:9} {g.answer.id:20} {g.answer.kind:18} label {g.answer.points:g} got {g.points:g}")
