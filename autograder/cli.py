@@ -4,6 +4,7 @@ to an exit code (0 success, 1 a check or submission failed, 2 bad usage or cours
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -11,16 +12,19 @@ from pathlib import Path
 
 from autograder.batch import BatchOptions, grade_batch, run_batch, write_outputs
 from autograder.bundle import write_student_bundle
+from autograder.checks.discussion import discussion_rubric, grade_text
 from autograder.ci import publish, verdict
 from autograder.config import ExecutionLimits, GradeOptions
 from autograder.course import find_course
 from autograder.errors import AutograderError, ConfigError
 from autograder.exports import write_gradescope_results
+from autograder.grounding import read_history_option
 from autograder.labs import load_lab
 from autograder.pipeline import grade
 from autograder.regrade import regrade, render_changes
 from autograder.release import release
 from autograder.report import render_summary
+from autograder.review import apply_review, load_review
 
 
 def _options(args: argparse.Namespace, *, public_only: bool = False) -> GradeOptions:
@@ -155,6 +159,51 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_discussion(args: argparse.Namespace) -> int:
+    lab = load_lab(args.lab, find_course(args.course))
+    histories = dict(read_history_option(h) for h in args.history)
+    for path in args.files:
+        text = Path(path).read_text(encoding="utf-8")
+        grade = grade_text(lab, args.tag, text, histories=histories, method=args.method)
+        bar = discussion_rubric(lab, args.tag)[0].confidence_bar
+        print(json.dumps({
+            "file": path, "score": round(grade.earned, 2), "max_score": grade.max_points,
+            "concepts": [c.id for c in grade.concepts if c.earned > 0], "confidence": round(grade.confidence, 3),
+            "needs_review": grade.needs_review(bar), "verdict": grade.verdict, "method": grade.method,
+            "claims": [{"id": c.id, "status": c.status} for c in grade.claims], "message": grade.message,
+        }), flush=True)
+    return 0
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    lab = load_lab(args.lab, find_course(args.course))
+    out = Path(args.out)
+    review = load_review(Path(args.file), out, lab)
+    changed = apply_review(out, review, lab)
+    for line in changed:
+        print(line)
+    print(f"applied {len(review)} review entr{'y' if len(review) == 1 else 'ies'}; gradebook: {out / 'gradebook.csv'}")
+    return 0
+
+
+def _add_discussion_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("discussion", help="grade discussion answers from text files, one JSON line each")
+    p.add_argument("--lab", required=True)
+    p.add_argument("--tag", required=True, help="the discussion's cell tag, which picks its rubric")
+    p.add_argument("--history", action="append", default=[], metavar="NAME=FILE.json",
+                   help="a training history to check the answers' claims against (repeatable)")
+    p.add_argument("--method", choices=["embedding", "regex"], default=None,
+                   help="override the rubric's method (default: the rubric's)")
+    p.add_argument("files", nargs="+", help="text files, each holding one answer")
+    p.set_defaults(func=_cmd_discussion)
+
+    p = sub.add_parser("review", help="merge an instructor's review file into graded results and the gradebook")
+    p.add_argument("--lab", required=True)
+    p.add_argument("--out", required=True, help="the output folder of `autograder grade`")
+    p.add_argument("file", help="review file (.csv or .yaml): submission, part, points, comment")
+    p.set_defaults(func=_cmd_review)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description="Grade deep-learning course notebooks.")
     parser.add_argument("--course", type=Path, default=None,
@@ -232,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_grading_options(p, lab_required=False)
     p.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
     p.set_defaults(func=_cmd_demo)
+    _add_discussion_commands(sub)
     return parser
 
 

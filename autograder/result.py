@@ -18,7 +18,7 @@ from autograder.files import write_atomic
 
 SCHEMA_VERSION = "1.0"
 
-__all__ = ["SCHEMA_VERSION", "CheckResult", "PartResult", "Result", "SubmissionStatus"]
+__all__ = ["SCHEMA_VERSION", "CheckResult", "PartResult", "Result", "ReviewRecord", "SubmissionStatus"]
 
 CheckStatus = Literal["passed", "failed", "error"]
 """``error``: the check could not run (missing name, unloadable model); scores zero."""
@@ -29,6 +29,19 @@ CellStatus = Literal["ok", "error", "timeout", "not-run"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReviewRecord(_Model):
+    """An instructor's review of a check (see :mod:`autograder.review`); the grader's
+    suggestion is kept beside the points given."""
+
+    points: float
+    suggested_points: float = Field(description="the points the grader gave before the review")
+    comment: str = ""
+    reviewer: str = ""
+    source: str = Field(default="", description="the review file and line")
+    reviewed_at: str = ""
+    original_message: str = Field(default="", description="the grader's message before the review")
 
 
 class CheckResult(_Model):
@@ -43,6 +56,7 @@ class CheckResult(_Model):
     evidence: dict[str, Any] = Field(default_factory=dict)
     hidden: bool = False
     needs_review: bool = False
+    review: ReviewRecord | None = Field(default=None, description="set when an instructor reviewed this check")
 
 
 class PartResult(_Model):

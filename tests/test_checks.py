@@ -166,8 +166,10 @@ def _with_answer(tmp_path: Path, text: str) -> Path:
     return submissions.write(nb, tmp_path / "answer.ipynb")
 
 
+# The pattern method, so these tests pin its behaviour; the embedding method is tested in test_concepts.py.
 DISCUSSION = {
     "tag": "compare-models",
+    "method": "regex",
     "min_words": 10,
     "concepts": [
         {"id": "spatial", "description": "spatial structure", "any": ["spatial"]},

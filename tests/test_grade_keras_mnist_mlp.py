@@ -44,7 +44,7 @@ def test_the_solution_scores_at_least_95_percent(solution: Result) -> None:
     assert solution.max_score == 100
     assert solution.score >= 95, lost_points
     assert all(c.status == "ok" for c in solution.execution.cells)  # type: ignore[union-attr]
-    assert set(solution.curves) == {"history_mnist", "history_mnist_deep", "history_very_deep"}
+    assert set(solution.curves) == {"history_mnist", "history_mnist_deep", "history_very_deep", "history_dropout"}
     assert len(solution.curves["history_very_deep"]["val_loss"]) == 20
     assert solution.profile == "smoke"
     assert set(solution.reference) >= {"mnist_accuracy", "deep_accuracy", "very_deep_accuracy"}

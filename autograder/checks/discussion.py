@@ -1,36 +1,49 @@
-"""``discussion``: a written answer is there, of a sensible length, and covers the concepts.
+"""``discussion``: a written answer, graded on the concepts it covers and checked against
+the student's own curves, with the grader's confidence.
 
-A simple first version: concepts are matched by any of their phrasings (regular
-expressions, case-insensitive). Partial coverage is flagged for a person to review.
+The grading itself is :func:`autograder.concepts.grade_answer`; this check gathers what
+it needs from the submission (the answer, the question, the lab's other answers and
+the exported histories its claims name) and turns the grade into an outcome. Below the
+rubric's ``confidence_bar`` the outcome asks a person to review the suggested points.
 """
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
+from autograder.artifacts import HistoryData
 from autograder.checks.context import CheckContext
 from autograder.checks.registry import Outcome, register
+from autograder.concepts import AnswerGrade, Concept, DiscussionRubric, Misconception, grade_answer
+from autograder.discussion import find_answer
+from autograder.errors import ArtifactError, ConfigError
+from autograder.grounding import Claim
+from autograder.labs import Lab
+from autograder.notebook import load_notebook
 
 
-class Concept(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def other_questions(lab: Lab, tag: str) -> dict[str, list[str]]:
+    """The concept phrases of the lab's other discussion questions, by tag."""
+    found: dict[str, list[str]] = {}
+    for check in lab.rubric.checks:
+        other = check.spec.args.get("tag")
+        if check.spec.check != "discussion" or other == tag or not isinstance(other, str):
+            continue
+        concepts = getattr(check.args, "concepts", [])
+        found[other] = [p for c in concepts for p in (c.paraphrases or [c.description])]
+    return found
 
-    id: str
-    description: str
-    any: list[str]
 
-
-def _trigrams(text: str) -> set[tuple[str, ...]]:
-    words = re.findall(r"\w+", text.lower())
-    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
-
-
-def _copied_share(answer: str, question: str) -> float:
-    """How much of the answer's word trigrams also appear in the question."""
-    mine = _trigrams(answer)
-    return len(mine & _trigrams(question)) / len(mine) if mine and question else 0.0
+def _histories(ctx: CheckContext, claims: list[Claim]) -> dict[str, HistoryData]:
+    names = {n for c in claims for n in (c.first, c.second, *c.histories) if n}
+    found: dict[str, HistoryData] = {}
+    for name in sorted(names):
+        try:
+            found[name] = ctx.artifacts.history(name)
+        except ArtifactError:
+            continue  # not exported: the claim is reported as unchecked
+    return found
 
 
 @register("discussion")
@@ -39,41 +52,94 @@ def discussion(
     *,
     tag: str,
     concepts: list[Concept],
+    misconceptions: tuple[Misconception, ...] = (),
+    claims: tuple[Claim, ...] = (),
     min_words: int = 30,
     max_words: int = 600,
+    method: Literal["embedding", "regex"] = "embedding",
+    match: float = 0.50,
+    specificity: float = 0.16,
+    strong: float = 1.01,
+    confirm: float = 0.36,
+    max_density: float = 25.0,
+    band: float = 0.03,
+    misconception: float = 0.72,
+    off_topic: float = 0.35,
+    confidence_bar: float = 0.75,
 ) -> Outcome:
-    """The answer tagged ``tag``: answered (not the placeholder), ``min_words``..``max_words``
-    words, and points in proportion to the ``concepts`` it covers."""
+    """The answer tagged ``tag``: answered (not the placeholder, the question, another answer
+    or a list of terms), ``min_words``..``max_words`` words, and points for the ``concepts``
+    it covers, less ``misconceptions``; ``claims`` about the student's run are compared
+    with their histories. Confidence below ``confidence_bar`` flags it for review."""
+    # The keyword arguments are exactly the rubric's settings (the registry validated them).
+    settings = {k: v for k, v in locals().items() if k in DiscussionRubric.model_fields}
+    rubric = DiscussionRubric(**settings)
+    spec = ctx.lab.spec.discussions[tag]
     answer = ctx.answer(tag)
-    placeholder = ctx.lab.spec.discussions[tag].placeholder
-    text = answer.text
     notes = {"note": answer.note} if answer.note else {}
     if answer.found_by == "none":
         return Outcome.failed(
-            f"No answer for the question “{ctx.lab.spec.discussions[tag].heading}” was found: "
-            f"write it in the Markdown cell tagged `{tag}`."
+            f"No answer for the question “{spec.heading}” was found: write it in the Markdown cell tagged `{tag}`."
         )
-    if not text.strip() or (placeholder.lower() in text.lower() and len(text.split()) < len(placeholder.split()) + 5):
-        return Outcome.failed("The discussion is still the placeholder: replace it with your answer.", **notes)
-    words = len(re.findall(r"\w+", text))
-    if words < min_words:
-        return Outcome.failed(f"The answer has {words} words; explain in at least {min_words}.",
-                              expected=f">= {min_words} words", found=words, **notes)
-    if words > max_words:
-        return Outcome.failed(f"The answer has {words} words; keep it under {max_words}.",
-                              expected=f"<= {max_words} words", found=words, **notes)
-    if _copied_share(text, answer.question) > 0.6:
-        return Outcome.failed("The answer repeats the question: write your own explanation.", **notes)
-    covered = [c for c in concepts if any(re.search(p, text, re.IGNORECASE) for p in c.any)]
-    missed = [c for c in concepts if c not in covered]
-    fraction = len(covered) / len(concepts) if concepts else 1.0
+    others = {t: ctx.answer(t).text for t in ctx.lab.spec.discussions if t != tag}
+    total = sum(c.points for c in concepts if c.points is not None) if all(
+        c.points is not None for c in concepts) else 1.0
+    grade = grade_answer(
+        answer.text, rubric, total=total or 1.0, question=answer.question, placeholder=spec.placeholder,
+        other_answers=others, other_questions=other_questions(ctx.lab, tag), histories=_histories(ctx, list(claims)),
+    )
     evidence = {
         "expected": [c.description for c in concepts],
-        "found": [c.description for c in covered],
+        **grade.evidence(),
         **notes,
     }
-    if not missed:
-        return Outcome("passed", "The answer covers every point the question asks about.", evidence, 1.0)
-    message = "The answer does not yet discuss: " + "; ".join(c.description for c in missed) + "."
-    # A partial answer may be right in words the patterns miss: a person confirms the points.
-    return Outcome("failed", message, evidence, fraction, needs_review=fraction > 0)
+    if grade.note:
+        evidence["note"] = f"{notes.get('note', '')} {grade.note}".strip()
+    if grade.verdict != "graded":
+        return Outcome("failed", grade.message, evidence, 0.0, needs_review=grade.needs_review(confidence_bar))
+    status: Literal["passed", "failed"] = "passed" if grade.fraction >= 1.0 - 1e-9 else "failed"
+    return Outcome(status, grade.message, evidence, grade.fraction, needs_review=grade.needs_review(confidence_bar))
+
+
+_QUESTIONS: dict[tuple[Path, str], str] = {}
+
+
+def question_text(lab: Lab, tag: str) -> str:
+    """The question of ``tag`` as the lab's solution notebook asks it ("" if it has none)."""
+    key = (lab.solution, tag)
+    if key not in _QUESTIONS:
+        found = lab.solution.is_file() and find_answer(load_notebook(lab.solution).node, tag, lab.spec.discussions[tag])
+        _QUESTIONS[key] = found.question if found else ""
+    return _QUESTIONS[key]
+
+
+def discussion_rubric(lab: Lab, tag: str) -> tuple[DiscussionRubric, float]:
+    """The rubric of the lab's discussion check for ``tag``, and its points."""
+    for check in lab.rubric.checks:
+        if check.spec.check == "discussion" and check.spec.args.get("tag") == tag:
+            args = dict(check.args)
+            args.pop("tag")
+            args["misconceptions"] = list(args["misconceptions"])
+            args["claims"] = list(args["claims"])
+            return DiscussionRubric(**args), check.spec.points
+    tags = sorted(str(c.spec.args.get("tag")) for c in lab.rubric.checks if c.spec.check == "discussion")
+    raise ConfigError(f"lab {lab.id} has no discussion check for the tag {tag!r}; its tags are: "
+                      f"{', '.join(tags) or 'none'}")
+
+
+def grade_text(
+    lab: Lab,
+    tag: str,
+    text: str,
+    *,
+    histories: dict[str, HistoryData] | None = None,
+    method: Literal["embedding", "regex"] | None = None,
+) -> AnswerGrade:
+    """Grade one answer's text for ``tag`` without a notebook (rubric tuning, benchmarks)."""
+    rubric, points = discussion_rubric(lab, tag)
+    spec = lab.spec.discussions[tag]
+    return grade_answer(
+        text, rubric, total=points, question=question_text(lab, tag), placeholder=spec.placeholder,
+        other_questions=other_questions(lab, tag),
+        histories=histories or {}, method=method,
+    )

@@ -1,0 +1,430 @@
+"""Grade a written answer by the concepts it covers, on meaning as well as wording.
+
+An answer is first checked to be an answer at all: not empty, not the placeholder, not
+a copy of the question, not another question's answer pasted in, not a list of terms
+(sentences need function words to count: "validation loss epoch gap early stopping" is
+not prose), and not off-topic (no sentence near any concept).
+
+Each concept is then judged on the answer's prose sentences (and pairs of neighbouring
+sentences), embedded with a sentence-embedding model and compared with the concept's
+paraphrases, in one of two ways:
+
+- its patterns occur and the closest sentence is at least ``confirm`` similar to the
+  concept (the words are there, in a sentence about the concept), or
+- the closest sentence is at least ``match`` similar, and closer to this concept than to
+  the question's other concepts by ``specificity`` (a paraphrase the patterns miss:
+  "the validation error starts climbing while the training error keeps dropping").
+
+The second condition matters because every sentence of an on-topic answer is somewhat
+close to every concept of its question; similarity alone gave points for concepts an
+answer never made. Misconceptions cost points when a sentence makes them; claims about
+the student's own run are checked against their curves (:mod:`autograder.grounding`).
+The confidence is the share of the points decided away from a threshold; a pattern hit
+in a sentence the model finds unrelated is undecided too, and goes to a person.
+
+The method and its thresholds were chosen on measured agreement with an instructor's
+points, on one half of a labelled set (``benchmarks/discussion_agreement.py``); the
+pattern matcher alone stays as the ``regex`` method, and is the fallback when the model
+cannot be loaded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from autograder.artifacts import HistoryData
+from autograder.embedding import Embedder, EmbedderUnavailable, load_embedder
+from autograder.grounding import Claim, ClaimCheck, check_claims
+
+__all__ = ["AnswerGrade", "Concept", "ConceptHit", "DiscussionRubric", "Misconception", "grade_answer"]
+
+
+class Concept(BaseModel):
+    """A point a good answer makes, in several wordings, and what it is worth."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    description: str
+    points: float | None = Field(default=None, ge=0, description="default: an equal share of the check's points")
+    paraphrases: list[str] = Field(default_factory=list, description="ways a student might put it (embedding)")
+    any: list[str] = Field(default_factory=list, description="patterns (regex method and fallback)")
+
+    @model_validator(mode="after")
+    def _some_wording(self) -> Concept:
+        if not self.paraphrases and not self.any:
+            raise ValueError(f"concept {self.id!r} needs `paraphrases` (or `any` patterns)")
+        return self
+
+
+class Misconception(BaseModel):
+    """A common mistake that costs ``penalty`` points (never below zero in total)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    description: str
+    paraphrases: list[str] = Field(default_factory=list)
+    any: list[str] = Field(default_factory=list)
+    penalty: float = Field(default=0.0, ge=0)
+    against: str = Field(default="", description="the concept it contradicts: a sentence closer to the "
+                         "misconception than to this concept counts as the misconception, not the concept")
+
+
+class DiscussionRubric(BaseModel):
+    """Everything a rubric says about grading one discussion answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    concepts: list[Concept]
+    misconceptions: list[Misconception] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+    min_words: int = 30
+    max_words: int = 600
+    method: Literal["embedding", "regex"] = "embedding"
+    match: float = Field(default=0.50, description="similarity that covers a concept without its patterns")
+    specificity: float = Field(default=0.16, description="how much closer to this concept than to the "
+                               "question's others a sentence must be, to cover it without its patterns")
+    strong: float = Field(default=1.01, description="similarity that covers a concept on its own, however close "
+                          "the question's other concepts are (off by default: it cost agreement when measured)")
+    confirm: float = Field(default=0.36, description="similarity a sentence needs for a pattern hit to count")
+    max_density: float = Field(default=25.0, description="pattern matches per 100 words above which the "
+                               "answer reads as keyword stuffing: patterns stop counting and a person reviews it")
+    band: float = Field(default=0.03, description="a similarity this close to a threshold is undecided")
+    misconception: float = Field(default=0.72, description="similarity for a misconception's paraphrase")
+    off_topic: float = Field(default=0.35, description="below this for every concept, the answer is off-topic")
+    confidence_bar: float = Field(default=0.75, description="below this confidence, a person reviews the answer")
+
+
+@dataclass(frozen=True)
+class ConceptHit:
+    id: str
+    description: str
+    points: float
+    earned: float
+    similarity: float | None
+    evidence: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerGrade:
+    """What the grader made of one answer. ``earned`` is out of the concepts' points."""
+
+    verdict: Literal[
+        "graded", "missing", "placeholder", "too-short", "too-long", "copied", "other-answer", "not-prose",
+        "off-topic",
+    ]
+    message: str
+    earned: float
+    max_points: float
+    confidence: float
+    method: str
+    concepts: tuple[ConceptHit, ...] = ()
+    misconceptions: tuple[str, ...] = ()
+    claims: tuple[ClaimCheck, ...] = ()
+    note: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.earned / self.max_points if self.max_points else 0.0
+
+    def needs_review(self, bar: float) -> bool:
+        return self.confidence < bar
+
+    def evidence(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "confidence": round(self.confidence, 3),
+            "suggested_points": round(self.earned, 2),
+            "concepts": [
+                {"id": c.id, "points": c.points, "earned": c.earned,
+                 "similarity": None if c.similarity is None else round(c.similarity, 3), "evidence": c.evidence}
+                for c in self.concepts
+            ],
+            "found": [c.id for c in self.concepts if c.earned > 0],
+            "misconceptions": list(self.misconceptions),
+            "claims": [{"id": c.id, "status": c.status, "message": c.message} for c in self.claims],
+            **({"note": self.note} if self.note else {}),
+        }
+
+
+# Function words: prose has plenty (typically a third of its words), keyword lists few.
+_FUNCTION_WORDS = frozenset(
+    [
+        "a", "an", "the", "and", "or", "but", "so", "because", "since", "as", "while", "whereas", "although", "though",
+        "if", "then", "than", "that", "this", "these", "those", "it", "its", "is", "are", "was", "were", "be", "been",
+        "being", "has", "have", "had", "do", "does", "did", "can", "could", "will", "would", "should", "may", "might",
+        "must", "not", "no", "of", "in", "on", "at", "to", "for", "from", "by", "with", "without", "into", "onto",
+        "over", "under", "after", "before", "when", "where", "which", "who", "what", "how", "why", "there", "their",
+        "they", "them", "we", "our", "us", "you", "your", "he", "she", "his", "her", "i", "my", "me", "more", "most",
+        "less", "much", "many", "few", "very", "too", "also", "only", "just", "even", "still", "all", "each", "both",
+        "some", "any", "such", "same", "other", "another", "up", "down", "out", "about", "through",
+    ]
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,]\d+)*%?")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def _clean(text: str) -> str:
+    # Markdown emphasis, code ticks and LaTeX dollars are presentation, not content.
+    return re.sub(r"[*_`$]+", "", text)
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences, list items and paragraphs; a single line break is only Markdown wrapping."""
+    parts = re.split(r"(?<=[.!?;:])\s+|\n\s*\n|\n\s*(?=[-*+]\s|\d+[.)]\s)", _clean(text))
+    items = (re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", p) for p in parts if p)
+    return [" ".join(p.split()) for p in items if len(_words(p)) >= 3]
+
+
+def is_prose(sentence: str) -> bool:
+    """Whether a sentence reads as prose rather than a list of terms."""
+    words = [w.lower() for w in _words(sentence)]
+    if len(words) < 4:
+        return False
+    return sum(w in _FUNCTION_WORDS for w in words) / len(words) >= 0.18
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def copied_share(answer: str, source: str) -> float:
+    """How much of the answer's word trigrams also appear in ``source``."""
+    mine = _trigrams(answer)
+    return len(mine & _trigrams(source)) / len(mine) if mine and source else 0.0
+
+
+def _concept_points(rubric: DiscussionRubric, total: float) -> list[float]:
+    given = [c.points for c in rubric.concepts]
+    if all(p is not None for p in given):
+        return [float(p) for p in given if p is not None]
+    share = total / len(rubric.concepts) if rubric.concepts else 0.0
+    return [share if p is None else float(p) for p in given]
+
+
+def grade_answer(
+    text: str,
+    rubric: DiscussionRubric,
+    *,
+    total: float,
+    question: str = "",
+    placeholder: str = "YOUR ANSWER HERE",
+    other_answers: Mapping[str, str] | None = None,
+    other_questions: Mapping[str, Sequence[str]] | None = None,
+    histories: Mapping[str, HistoryData] | None = None,
+    method: Literal["embedding", "regex"] | None = None,
+) -> AnswerGrade:
+    """Grade ``text`` against ``rubric``, out of ``total`` points.
+
+    ``other_answers``: the student's answers to the lab's other questions (by tag), to
+    recognise one pasted here; ``other_questions``: those questions' concept phrases, to
+    recognise an answer to another question; ``histories``: the student's exported
+    training histories, for the claims.
+    """
+    method = method or rubric.method
+    name = "regex" if method == "regex" else "embedding"
+
+    def gate(verdict: Any, message: str, confidence: float = 1.0) -> AnswerGrade:
+        return AnswerGrade(verdict, message, 0.0, total, confidence, name)
+
+    stripped = _clean(text).strip()
+    words = len(_words(stripped))
+    if not stripped:
+        return gate("missing", "The answer is empty: write it in the discussion cell.")
+    if placeholder and placeholder.lower() in text.lower() and words < len(placeholder.split()) + 5:
+        return gate("placeholder", "The discussion is still the placeholder: replace it with your answer.")
+    if words < rubric.min_words:
+        return gate("too-short", f"The answer has {words} words; explain in at least {rubric.min_words}.")
+    if words > rubric.max_words:
+        return gate("too-long", f"The answer has {words} words; keep it under {rubric.max_words}.")
+    if question and copied_share(text, question) > 0.6:
+        return gate("copied", "The answer repeats the question: write your own explanation.")
+    for tag, other in (other_answers or {}).items():
+        if other.strip() and copied_share(text, other) > 0.6:
+            return gate("other-answer", f"This is the answer to another question (`{tag}`), pasted here: "
+                        "answer this question in its own words.")
+
+    claims = check_claims(text, rubric.claims, histories or {})
+    if method == "regex":
+        return _grade_regex(text, rubric, total, claims)
+    embedder = load_embedder()
+    if isinstance(embedder, EmbedderUnavailable):
+        fallback = _grade_regex(text, rubric, total, claims)
+        return AnswerGrade(fallback.verdict, fallback.message, fallback.earned, total, min(fallback.confidence, 0.3),
+                           "regex (fallback)", fallback.concepts, fallback.misconceptions, claims,
+                           note=f"Graded by patterns only: {embedder.reason}.")
+    return _grade_embedding(text, rubric, total, claims, embedder, question, other_questions or {})
+
+
+def _apply_claims(points: dict[str, float], claims: tuple[ClaimCheck, ...]) -> dict[str, str]:
+    notes: dict[str, str] = {}
+    for claim in claims:
+        if claim.status == "disagrees" and claim.concept in points:
+            points[claim.concept] = 0.0
+            notes[claim.concept] = "your own curves contradict it"
+    return notes
+
+
+def _message(concepts: Sequence[ConceptHit], misconceptions: Sequence[str], claims: Sequence[ClaimCheck]) -> str:
+    covered = [c for c in concepts if c.earned >= c.points > 0]
+    part = [c for c in concepts if 0 < c.earned < c.points]
+    missed = [c for c in concepts if c.earned == 0 and c.points > 0]
+    lines = []
+    if not missed and not part and not misconceptions:
+        lines.append("The answer covers every point the question asks about.")
+    else:
+        if covered:
+            lines.append("Covered: " + "; ".join(c.description for c in covered) + ".")
+        if part:
+            lines.append("Only touched on: " + "; ".join(c.description for c in part) + ".")
+        if missed:
+            lines.append("The answer does not yet discuss: " + "; ".join(
+                c.description + (f" ({c.note})" if c.note else "") for c in missed) + ".")
+    lines.extend(f"Careful: {m}." for m in misconceptions)
+    lines.extend(c.message for c in claims)
+    return " ".join(lines)
+
+
+def _grade_regex(text: str, rubric: DiscussionRubric, total: float, claims: tuple[ClaimCheck, ...]) -> AnswerGrade:
+    """The pattern matcher: a concept is covered when any of its patterns occurs."""
+    weights = _concept_points(rubric, total)
+    points = {c.id: (w if any(re.search(p, text, re.IGNORECASE) for p in c.any) else 0.0)
+              for c, w in zip(rubric.concepts, weights, strict=True)}
+    notes = _apply_claims(points, claims)
+    hits = tuple(ConceptHit(c.id, c.description, w, points[c.id], None, note=notes.get(c.id, ""))
+                 for c, w in zip(rubric.concepts, weights, strict=True))
+    wrong = [m for m in rubric.misconceptions if any(re.search(p, text, re.IGNORECASE) for p in m.any)]
+    earned = max(0.0, sum(points.values()) - sum(m.penalty for m in wrong))
+    # Patterns cannot tell a paraphrase they miss from a gap: partial coverage goes to a person.
+    confidence = 0.3 if 0 < earned < total else 0.8
+    return AnswerGrade("graded", _message(hits, [m.description for m in wrong], claims), earned, total,
+                       confidence, "regex", hits, tuple(m.description for m in wrong), claims)
+
+
+def _grade_embedding(
+    text: str,
+    rubric: DiscussionRubric,
+    total: float,
+    claims: tuple[ClaimCheck, ...],
+    embedder: Embedder,
+    question: str,
+    other_questions: Mapping[str, Sequence[str]],
+) -> AnswerGrade:
+    sentences = _sentences(text)
+    # A sentence copied from the question restates it and earns nothing.
+    own = [s for s in sentences if not (question and copied_share(s, question) > 0.5)]
+    prose = [s for s in own if is_prose(s)]
+    prose_words = sum(len(_words(s)) for s in prose)
+    if prose_words < max(8, rubric.min_words // 2):
+        return AnswerGrade("not-prose", "The answer does not read as sentences: explain in your own words "
+                           "rather than listing terms.", 0.0, total, 0.9, "embedding")
+    units: list[str] = prose + [f"{a} {b}" for a, b in itertools.pairwise(prose)]
+    u = embedder.encode(units)
+
+    weights = _concept_points(rubric, total)
+    best_sim: list[float] = []
+    evidence: list[str] = []
+    concept_sims: dict[str, np.ndarray[Any, Any]] = {}
+    for concept in rubric.concepts:
+        phrases = concept.paraphrases or [concept.description]
+        sims = (u @ embedder.encode(phrases).T).max(axis=1)
+        concept_sims[concept.id] = sims
+    wrong: list[str] = []
+    penalty = 0.0
+    for mis in rubric.misconceptions:
+        against = concept_sims.get(mis.against)
+        hits = np.zeros(len(units), dtype=bool)
+        if mis.paraphrases:
+            m_sims = (u @ embedder.encode(mis.paraphrases).T).max(axis=1)
+            hits = m_sims >= rubric.misconception
+            if against is not None:
+                hits &= m_sims > against + 0.02
+        # Patterns catch a reversed direction ("valid padding keeps the size"), which embeddings blur.
+        hits |= np.array([any(re.search(p, unit, re.IGNORECASE) for p in mis.any) for unit in units], dtype=bool)
+        if hits.any():
+            wrong.append(mis.description)
+            penalty += mis.penalty
+            if against is not None:
+                # Those sentences make the mistake; they cannot also earn the concept.
+                concept_sims[mis.against] = np.where(hits, -1.0, against)
+    for concept in rubric.concepts:
+        sims = concept_sims[concept.id]
+        i = int(np.argmax(sims))
+        best_sim.append(float(sims[i]))
+        evidence.append(units[i])
+
+    own_mean = float(np.mean(best_sim))
+    for tag, other_phrases in other_questions.items():
+        if not other_phrases:
+            continue
+        other_mean = float(np.mean((u @ embedder.encode(list(other_phrases)).T).max(axis=0)))
+        if other_mean > own_mean + 0.1 and own_mean < rubric.match:
+            return AnswerGrade("other-answer", f"This reads as the answer to another question (`{tag}`): answer "
+                               "this question here.", 0.0, total, 0.6, "embedding")
+
+    if max(best_sim, default=0.0) < rubric.off_topic:
+        return AnswerGrade("off-topic", "The answer does not address the question: reread it and answer what "
+                           "it asks.", 0.0, total, _certainty(max(best_sim), rubric.off_topic, rubric.band),
+                           "embedding")
+    points: dict[str, float] = {}
+    undecided: list[bool] = []
+    matrix = np.stack([concept_sims[c.id] for c in rubric.concepts], axis=1)
+    # Which concepts' patterns each unit holds.
+    found = np.array([[any(re.search(p, unit, re.IGNORECASE) for p in c.any) for c in rubric.concepts]
+                      for unit in units], dtype=bool)
+    usable = found.copy()
+    # Keyword stuffing in sentences: the rubric's terms far denser than any explanation has them.
+    # (A rule on concepts named per sentence was measured too: it cost real answers more than it caught.)
+    matches = sum(len(re.findall(p, text, re.IGNORECASE)) for c in rubric.concepts for p in c.any)
+    density = 100 * matches / max(1, len(_words(text)))
+    if density >= rubric.max_density:
+        usable[:] = False
+    suspicious = density >= rubric.max_density
+    for j, (concept, weight, sim) in enumerate(zip(rubric.concepts, weights, best_sim, strict=True)):
+        others = np.delete(matrix, j, axis=1)
+        # The lead of the sentences that are close enough: a short sentence far from every
+        # concept but a little further from the others must not lend its lead.
+        close = matrix[:, j] >= rubric.match
+        leads = matrix[:, j] - others.mean(axis=1) if others.size else np.ones(len(units))
+        lead = float(leads[close].max()) if close.any() else -1.0
+        # A pattern counts in a sentence that is about the concept: the hit's own similarity.
+        hit_sim = float(matrix[usable[:, j], j].max()) if usable[:, j].any() else None
+        if hit_sim is not None and hit_sim >= rubric.confirm:
+            covered, unsure = True, abs(hit_sim - rubric.confirm) < rubric.band
+        elif sim >= rubric.strong or (sim >= rubric.match and lead >= rubric.specificity):
+            covered, unsure = True, abs(sim - rubric.match) < rubric.band or abs(sim - rubric.strong) < rubric.band
+        else:
+            # The words without the meaning, or a near miss of a paraphrase: a person decides.
+            covered = False
+            unsure = bool(found[:, j].any()) or (sim >= rubric.match - rubric.band and lead >= rubric.specificity)
+        points[concept.id] = weight if covered else 0.0
+        undecided.append(unsure or suspicious)
+    notes = _apply_claims(points, claims)
+    hits_out = tuple(
+        ConceptHit(c.id, c.description, w, points[c.id], s, e if points[c.id] > 0 else "", notes.get(c.id, ""))
+        for c, w, s, e in zip(rubric.concepts, weights, best_sim, evidence, strict=True)
+    )
+    earned = max(0.0, sum(points.values()) - penalty)
+    weight_sum = sum(weights) or 1.0
+    confidence = 1.0 - sum(w for w, u in zip(weights, undecided, strict=True) if u) / weight_sum
+    if any(c.status == "unchecked" for c in claims):
+        confidence *= 0.9
+    return AnswerGrade("graded", _message(hits_out, wrong, claims), earned, total, confidence, "embedding",
+                       hits_out, tuple(wrong), claims)
+
+
+def _certainty(value: float, threshold: float, band: float) -> float:
+    return min(1.0, abs(value - threshold) / band) if band > 0 else 1.0

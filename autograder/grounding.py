@@ -1,0 +1,182 @@
+"""Check what a written answer claims about the student's own run against their curves.
+
+A rubric lists the claims worth checking for a question ("the deeper model shows the
+larger gap", "overfitting starts around epoch N", "dropout narrowed the gap"). Each is
+recognised in the answer by patterns: a claim is about a direction or a number, which
+sentence embeddings blur ("narrowed" and "widened" embed alike), so patterns are the
+honest tool here. The claim is then compared with the exported training histories.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autograder.artifacts import HistoryData
+from autograder.errors import ConfigError
+
+__all__ = ["Claim", "ClaimCheck", "check_claims", "read_history", "read_history_option"]
+
+
+class Claim(BaseModel):
+    """A claim an answer may make about the student's run, and how to test it.
+
+    ``larger-gap``: ``first`` ends with a larger gap between validation and training loss
+    than ``second``. ``higher-metric``: ``first`` ends with a higher ``metric`` than
+    ``second``. ``onset-epoch``: the epoch the answer names (the ``epoch`` group of a
+    ``says`` pattern) is within ``tolerance`` of the epoch with the lowest validation
+    loss of one of ``histories``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    description: str
+    kind: Literal["larger-gap", "higher-metric", "onset-epoch"]
+    says: list[str] = Field(description="patterns (case-insensitive) of sentences making the claim")
+    opposite: list[str] = Field(default_factory=list, description="patterns of the opposite claim")
+    first: str = ""
+    second: str = ""
+    histories: list[str] = Field(default_factory=list)
+    metric: str = "val_accuracy"
+    tolerance: int = 2
+    margin: float = Field(default=0.0, ge=0, description="a difference this small is too close to call either way")
+    concept: str = Field(default="", description="the concept whose points a contradicted claim loses")
+
+
+ClaimStatus = Literal["agrees", "disagrees", "unchecked"]
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    id: str
+    status: ClaimStatus
+    message: str
+    concept: str = ""
+
+
+def _sentences(text: str) -> list[str]:
+    # A single line break is Markdown wrapping, not the end of a claim.
+    parts = re.split(r"(?<=[.!?;])\s+|\n\s*\n|\n\s*(?=[-*+]\s|\d+[.)]\s)", text)
+    return [" ".join(p.split()) for p in parts if p.strip()]
+
+
+def _find(patterns: list[str], sentences: list[str]) -> re.Match[str] | None:
+    for sentence in sentences:
+        for pattern in patterns:
+            match = re.search(pattern, sentence, re.IGNORECASE)
+            if match:
+                return match
+    return None
+
+
+def _final_gap(history: HistoryData) -> float | None:
+    """The gap (validation minus training loss) over the last third of the epochs: one
+    noisy last epoch must not decide whether a student's claim holds."""
+    loss, val = history.metrics.get("loss"), history.metrics.get("val_loss")
+    if not loss or not val:
+        return None
+    n = min(len(loss), len(val))
+    tail = max(1, n // 3)
+    gaps = [v - t for v, t in zip(val[n - tail : n], loss[n - tail : n], strict=True)]
+    gap = sum(gaps) / len(gaps)
+    return gap if math.isfinite(gap) else None
+
+
+def _best_epoch(history: HistoryData) -> int | None:
+    val = [v for v in history.metrics.get("val_loss", []) if math.isfinite(v)]
+    return val.index(min(val)) + 1 if val else None
+
+
+def _pair(claim: Claim, histories: Mapping[str, HistoryData]) -> tuple[float, float] | str:
+    if claim.first not in histories or claim.second not in histories:
+        missing = [n for n in (claim.first, claim.second) if n not in histories]
+        return f"`{'`, `'.join(missing)}` was not exported, so the curves could not be compared"
+    if claim.kind == "larger-gap":
+        a, b = _final_gap(histories[claim.first]), _final_gap(histories[claim.second])
+        what = "validation loss"
+    else:
+        ma, mb = histories[claim.first].metrics.get(claim.metric), histories[claim.second].metrics.get(claim.metric)
+        a, b = (ma[-1] if ma else None), (mb[-1] if mb else None)
+        what = claim.metric
+    if a is None or b is None:
+        return f"the histories have no {what}, so the curves could not be compared"
+    return a, b
+
+
+def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryData]) -> ClaimCheck | None:
+    said = _find(claim.says, sentences)
+    opposed = None if said else _find(claim.opposite, sentences)
+    if said is None and opposed is None:
+        return None
+    if claim.kind == "onset-epoch":
+        assert said is not None or opposed is not None
+        match = said or opposed
+        assert match is not None
+        try:
+            epoch = int(match.group("epoch"))
+        except (IndexError, ValueError, TypeError):
+            return None
+        best = {n: _best_epoch(histories[n]) for n in claim.histories if n in histories}
+        found = {n: e for n, e in best.items() if e is not None}
+        if not found:
+            return ClaimCheck(claim.id, "unchecked", f"You name epoch {epoch}; no validation loss was exported "
+                              "to compare it with.", claim.concept)
+        shown = ", ".join(f"`{n}` at epoch {e}" for n, e in found.items())
+        if any(abs(epoch - e) <= claim.tolerance for e in found.values()):
+            return ClaimCheck(claim.id, "agrees", f"You name epoch {epoch}; your curves agree (lowest validation "
+                              f"loss: {shown}).", claim.concept)
+        return ClaimCheck(claim.id, "disagrees", f"You name epoch {epoch}, but your curves disagree: the "
+                          f"validation loss was lowest for {shown}.", claim.concept)
+    pair = _pair(claim, histories)
+    if isinstance(pair, str):
+        return ClaimCheck(claim.id, "unchecked", f"You say {claim.description}; {pair}.", claim.concept)
+    a, b = pair
+    if abs(a - b) <= claim.margin:
+        return ClaimCheck(claim.id, "unchecked", f"You say {claim.description}; in your curves the two are too close "
+                          f"to tell (`{claim.first}` {a:.3f}, `{claim.second}` {b:.3f}).", claim.concept)
+    holds = a > b
+    claimed = said is not None
+    label = ("the gap (validation minus training loss) over the last epochs" if claim.kind == "larger-gap"
+             else f"{claim.metric} at the last epoch")
+    figures = f"{label}: `{claim.first}` {a:.3f}, `{claim.second}` {b:.3f}"
+    stated = claim.description if claimed else f"the opposite of “{claim.description}”"
+    if holds == claimed:
+        return ClaimCheck(claim.id, "agrees", f"You say {stated}; your curves agree ({figures}).", claim.concept)
+    return ClaimCheck(claim.id, "disagrees", f"You say {stated}, but your curves disagree ({figures}).",
+                      claim.concept)
+
+
+def check_claims(text: str, claims: list[Claim], histories: Mapping[str, HistoryData]) -> tuple[ClaimCheck, ...]:
+    """The claims ``text`` makes, each compared with ``histories`` (those it does not make are left out)."""
+    sentences = _sentences(text)
+    checked = (_check(claim, sentences, histories) for claim in claims)
+    return tuple(c for c in checked if c is not None)
+
+
+def read_history(path: Path) -> HistoryData:
+    """A history from a JSON file: as the kernel exports it (``{"history": {...}}``) or just the metrics."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read a training history: {exc}") from exc
+    metrics = raw.get("history", raw) if isinstance(raw, dict) else None
+    if not isinstance(metrics, dict) or not all(isinstance(v, list) for v in metrics.values()):
+        raise ConfigError(f"{path}: a history is a JSON object of metric name -> list of numbers "
+                          '(e.g. {"loss": [...], "val_loss": [...]})')
+    return HistoryData({str(k): [float(x) for x in v] for k, v in metrics.items()}, {})
+
+
+def read_history_option(option: str) -> tuple[str, HistoryData]:
+    """``NAME=FILE.json`` from the command line."""
+    name, sep, file = option.partition("=")
+    if not sep or not name or not file:
+        raise ConfigError(f"--history {option!r}: write it as NAME=FILE.json, e.g. history_mnist=hist.json")
+    return name, read_history(Path(file))

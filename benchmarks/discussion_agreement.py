@@ -1,0 +1,134 @@
+"""Agreement of the discussion grader with an instructor's points, per method and half.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/discussion_agreement.py [--tune] [--details]
+
+Grades every labelled answer of tests/discussion_answers/ with the regex method and the
+embedding method (each question's rubric as it is in rubrics/), and prints for each
+half (`tune`: what the thresholds were chosen on; `held-out`: not looked at while tuning):
+exact points (the same whole number), within one point, false full marks (full marks
+for an answer the instructor did not give them), full marks given to keyword-stuffed
+or off-topic answers, the share flagged for review, and the time per answer.
+``--tune`` searches the embedding thresholds (confirm, match, specificity) on the tune half only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from autograder.checks.discussion import discussion_rubric, other_questions, question_text
+from autograder.concepts import grade_answer
+from autograder.course import find_course
+from autograder.embedding import load_embedder
+from autograder.labs import Lab, load_lab
+from tests.discussion_set import LabelledAnswer, load_answers
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Graded:
+    answer: LabelledAnswer
+    points: float
+    flagged: bool
+    seconds: float
+
+
+def grade_all(answers: Iterable[LabelledAnswer], labs: dict[str, Lab], method: str,
+              overrides: dict[str, float] | None = None) -> list[Graded]:
+    graded = []
+    for a in answers:
+        lab = labs[a.lab]
+        rubric, points = discussion_rubric(lab, a.tag)
+        if overrides:
+            rubric = rubric.model_copy(update=overrides)
+        started = time.perf_counter()
+        grade = grade_answer(
+            a.text, rubric, total=points, question=question_text(lab, a.tag),
+            placeholder=lab.spec.discussions[a.tag].placeholder, other_questions=other_questions(lab, a.tag),
+            histories=a.histories, method=method,  # type: ignore[arg-type]
+        )
+        graded.append(Graded(a, grade.earned, grade.needs_review(rubric.confidence_bar),
+                             time.perf_counter() - started))
+    return graded
+
+
+def summary(graded: list[Graded]) -> dict[str, float]:
+    n = len(graded) or 1
+    diffs = [abs(g.points - g.answer.points) for g in graded]
+    full = [g for g in graded if g.points >= g.answer.max_points - 1e-9]
+    return {
+        "n": len(graded),
+        "exact": sum(d < 0.5 for d in diffs) / n,
+        "within1": sum(d <= 1.0 + 1e-9 for d in diffs) / n,
+        "false_full": sum(g.answer.points < g.answer.max_points for g in full) / n,
+        "stuffed_or_offtopic_full": sum(g.answer.kind in ("keyword-stuffed", "off-topic") for g in full),
+        "flagged": sum(g.flagged for g in graded) / n,
+        "ms_per_answer": 1000 * sum(g.seconds for g in graded) / n,
+        "mean_abs_error": sum(diffs) / n,
+    }
+
+
+def print_table(rows: list[tuple[str, str, dict[str, float]]]) -> None:
+    print(f"{'method':10} {'half':9} {'n':>4} {'exact':>6} {'<=1pt':>6} {'falseFull':>9} {'stuff/off full':>14} "
+          f"{'flagged':>7} {'MAE':>5} {'ms/ans':>7}")
+    for method, half, s in rows:
+        print(f"{method:10} {half:9} {int(s['n']):4d} {s['exact']:6.1%} {s['within1']:6.1%} {s['false_full']:9.1%} "
+              f"{int(s['stuffed_or_offtopic_full']):14d} {s['flagged']:7.1%} {s['mean_abs_error']:5.2f} "
+              f"{s['ms_per_answer']:7.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tune", action="store_true", help="search match/partial thresholds on the tune half")
+    parser.add_argument("--details", action="store_true", help="list the answers off by more than one point")
+    parser.add_argument("--by-kind", action="store_true", help="also break the embedding method down by kind")
+    args = parser.parse_args()
+
+    course = find_course(REPO)
+    answers = load_answers()
+    labs = {lab_id: load_lab(lab_id, course) for lab_id in {a.lab for a in answers}}
+    started = time.perf_counter()
+    load_embedder()
+    print(f"{len(answers)} labelled answers over {len({a.tag for a in answers})} questions; "
+          f"model loaded in {time.perf_counter() - started:.1f}s")
+
+    if args.tune:
+        tune = [a for a in answers if a.half == "tune"]
+        results = []
+        grid = itertools.product([0.33, 0.36, 0.39, 0.42], [0.5, 0.53, 0.56, 0.6], [0.0, 0.04, 0.08, 0.12, 0.16])
+        for confirm, match, specificity in grid:
+            overrides = {"confirm": confirm, "match": match, "specificity": specificity}
+            s = summary(grade_all(tune, labs, "embedding", overrides))
+            results.append((s["within1"], -s["mean_abs_error"], s["exact"], s["flagged"], overrides))
+        for within1, mae, exact, flagged, overrides in sorted(results, key=lambda r: r[:2], reverse=True)[:8]:
+            print(f"{overrides}: within1 {within1:.1%} exact {exact:.1%} MAE {-mae:.2f} flagged {flagged:.1%}")
+        return
+
+    rows = []
+    details = []
+    for method in ("regex", "embedding"):
+        graded = grade_all(answers, labs, method)
+        for half in ("tune", "held-out", "all"):
+            part = [g for g in graded if half == "all" or g.answer.half == half]
+            rows.append((method, half, summary(part)))
+        details += [(method, g) for g in graded if abs(g.points - g.answer.points) > 1.0]
+    print_table(rows)
+    if args.by_kind:
+        graded = grade_all(answers, labs, "embedding")
+        kinds = sorted({a.kind for a in answers})
+        print_table([("embedding", kind[:9], summary([g for g in graded if g.answer.kind == kind])) for kind in kinds])
+    if args.details:
+        for method, g in details:
+            print(f"{method:9} {g.answer.id:20} {g.answer.kind:18} label {g.answer.points:g} got {g.points:g}")
+
+
+if __name__ == "__main__":
+    main()

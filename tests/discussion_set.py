@@ -1,0 +1,50 @@
+"""The labelled discussion answers (tests/discussion_answers/*.yaml), for tests and the benchmark.
+
+Each file holds one question's answers with the points a careful instructor gives them,
+and `run`: the student's curves the answers' claims are checked against. The set is
+split in two halves, stratified by question and kind: thresholds are tuned on `tune`
+only, and `held-out` shows whether they carry over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from autograder.artifacts import HistoryData
+
+FOLDER = Path(__file__).resolve().parent / "discussion_answers"
+
+
+@dataclass(frozen=True)
+class LabelledAnswer:
+    id: str
+    lab: str
+    tag: str
+    kind: str
+    points: float
+    max_points: float
+    text: str
+    half: str
+    histories: dict[str, HistoryData]
+
+
+def load_answers(folder: Path = FOLDER) -> list[LabelledAnswer]:
+    answers: list[LabelledAnswer] = []
+    for path in sorted(folder.glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        run = {name: HistoryData({k: [float(x) for x in v] for k, v in metrics.items()}, {})
+               for name, metrics in (raw.get("run") or {}).items()}
+        seen: dict[str, int] = {}
+        for item in raw["answers"]:
+            # Alternate halves within each kind of answer, so both halves hold every kind.
+            n = seen.get(item["kind"], 0)
+            seen[item["kind"]] = n + 1
+            answers.append(LabelledAnswer(
+                id=item["id"], lab=raw["lab"], tag=raw["tag"], kind=item["kind"], points=float(item["points"]),
+                max_points=float(raw["max_points"]), text=item["text"], half="tune" if n % 2 == 0 else "held-out",
+                histories=run,
+            ))
+    return answers

@@ -1,0 +1,95 @@
+"""Claims an answer makes about the student's run, compared with their real histories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autograder.artifacts import HistoryData
+from autograder.errors import ConfigError
+from autograder.grounding import Claim, check_claims, read_history, read_history_option
+
+DEEP_GAP = Claim(
+    id="deeper-larger-gap", description="the deeper model shows the larger gap", kind="larger-gap",
+    first="deep", second="shallow", concept="depth",
+    says=[r"deep\w*[^.]*(larger|bigger|wider) gap"], opposite=[r"shallow\w*[^.]*(larger|bigger|wider) gap"],
+)
+ONSET = Claim(
+    id="onset", description="overfitting starts around the epoch named", kind="onset-epoch",
+    histories=["deep", "shallow"], tolerance=1, concept="signs",
+    says=[r"overfit\w*[^.]*epoch (?P<epoch>\d+)"],
+)
+WINNER = Claim(
+    id="cnn-wins", description="the CNN beat the MLP", kind="higher-metric", first="cnn", second="mlp",
+    metric="val_accuracy", says=[r"CNN[^.]*(won|better)"], opposite=[r"MLP[^.]*(won|better)"],
+)
+
+
+def history(loss: list[float], val_loss: list[float], **more: list[float]) -> HistoryData:
+    return HistoryData({"loss": loss, "val_loss": val_loss, **more}, {})
+
+
+RUN = {
+    # The deep model's validation loss is lowest at epoch 2 and ends 0.5 above its training loss.
+    "deep": history([0.5, 0.3, 0.2, 0.1], [0.4, 0.35, 0.45, 0.6]),
+    # The shallow one's is lowest at epoch 4 and ends 0.05 above.
+    "shallow": history([0.6, 0.4, 0.3, 0.25], [0.5, 0.4, 0.33, 0.3]),
+    "cnn": history([1.0], [1.0], val_accuracy=[0.9, 0.98]),
+    "mlp": history([1.0], [1.0], val_accuracy=[0.9, 0.96]),
+}
+
+
+def test_a_claim_the_curves_support_agrees() -> None:
+    (check,) = check_claims("In my run the deeper model shows a larger gap.", [DEEP_GAP], RUN)
+    assert check.status == "agrees"
+    assert "0.500" in check.message and "0.050" in check.message
+
+
+def test_the_opposite_claim_disagrees_and_names_the_concept() -> None:
+    (check,) = check_claims("The shallow network has the bigger gap\nof the two.", [DEEP_GAP], RUN)
+    assert check.status == "disagrees" and check.concept == "depth"
+    assert "your curves disagree" in check.message
+
+
+def test_a_claim_wrapped_over_lines_is_still_one_sentence() -> None:
+    (check,) = check_claims("The deeper\nmodel shows a\nlarger gap.", [DEEP_GAP], RUN)
+    assert check.status == "agrees"
+
+
+@pytest.mark.parametrize(("epoch", "status"), [(2, "agrees"), (3, "agrees"), (4, "agrees"), (7, "disagrees")])
+def test_the_onset_epoch_is_compared_with_the_lowest_validation_loss(epoch: int, status: str) -> None:
+    (check,) = check_claims(f"Overfitting starts around epoch {epoch}.", [ONSET], RUN)
+    assert check.status == status
+    assert "`deep` at epoch 2" in check.message and "`shallow` at epoch 4" in check.message
+
+
+def test_a_claim_about_a_history_that_was_not_exported_is_unchecked() -> None:
+    (check,) = check_claims("The deeper model shows a larger gap.", [DEEP_GAP], {"deep": RUN["deep"]})
+    assert check.status == "unchecked" and "`shallow` was not exported" in check.message
+
+
+def test_a_metric_claim_uses_the_last_epoch() -> None:
+    assert check_claims("The CNN won clearly.", [WINNER], RUN)[0].status == "agrees"
+    assert check_claims("The MLP was better.", [WINNER], RUN)[0].status == "disagrees"
+
+
+def test_an_answer_that_makes_no_claim_gets_no_check() -> None:
+    assert check_claims("Depth matters for overfitting.", [DEEP_GAP, ONSET, WINNER], RUN) == ()
+
+
+def test_histories_are_read_from_files_in_either_shape(tmp_path: Path) -> None:
+    exported = tmp_path / "a.json"
+    exported.write_text(json.dumps({"history": {"loss": [1, 0.5]}, "params": {}}))
+    bare = tmp_path / "b.json"
+    bare.write_text(json.dumps({"loss": [2.0]}))
+    assert read_history(exported).metrics == {"loss": [1.0, 0.5]}
+    name, data = read_history_option(f"history_mnist={bare}")
+    assert (name, data.metrics) == ("history_mnist", {"loss": [2.0]})
+    with pytest.raises(ConfigError, match=r"NAME=FILE\.json"):
+        read_history_option(str(bare))
+    bad = tmp_path / "c.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="metric name -> list of numbers"):
+        read_history(bad)
