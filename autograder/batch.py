@@ -38,7 +38,7 @@ from autograder.resources import plan_slots
 from autograder.result import Result
 from autograder.runners import DaskRunner, Graded, Job, LocalRunner, Runner
 from autograder.scoring import zero_parts
-from autograder.store import ArtifactStore
+from autograder.store import ArtifactStore, StaleExecutionError
 
 Executor = Literal["local", "dask"]
 
@@ -226,6 +226,22 @@ def _run(intake: Intake, lab: Lab, out_dir: Path, options: GradeOptions, batch: 
         print(f"outputs in {out_dir}: index.html, gradebook.csv, canvas.csv, <submission>/report.html",
               file=progress.stream)
     return outcome
+
+
+def graded_rows(out_dir: Path) -> list[tuple[Submission, Result]]:
+    """Every graded submission in ``out_dir``, with how the batch took it in (for the LMS exports)."""
+    store = ArtifactStore(out_dir)
+    rows = []
+    for path in sorted(out_dir.glob("*/result.json")):
+        if path.parent.name.startswith("."):
+            continue
+        result = Result.read(path)
+        try:
+            sub = store.submission(result.submission, store.load(result.submission))
+        except StaleExecutionError:
+            sub = Submission(result.submission, Path(result.source))
+        rows.append((sub, result))
+    return rows
 
 
 def write_class_outputs(rows: Sequence[tuple[Submission, Result]], superseded: Sequence[Superseded], lab: Lab,

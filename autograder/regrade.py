@@ -25,6 +25,7 @@ from autograder.labs import Lab
 from autograder.notebook import load_notebook
 from autograder.pipeline import assess, grade, grader_version, sanitize, unavailable_reason
 from autograder.result import Result
+from autograder.review import carry_reviews
 from autograder.scoring import zero_parts
 from autograder.store import ArtifactStore, StaleExecutionError, StoredExecution, read_tree
 
@@ -168,6 +169,7 @@ def regrade(lab: Lab, out_dir: Path, *, dry_run: bool = False, cache_dir: Path |
                                       tuple(lab.spec.names), stored.options(cache_dir), grader_version())
             else:
                 new = _reassess(lab, store, stored, old, cache_dir)
+            new = carry_reviews(old, new)
             outcome.results.append(new)
             outcome.changes.append(compare(old, new))
             rows.append((store.submission(sub_id, stored), new))

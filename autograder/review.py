@@ -25,13 +25,12 @@ from typing import Any
 
 import yaml
 
-from autograder.batch import exclusive, write_outputs
+from autograder.batch import exclusive, graded_rows, write_class_outputs, write_outputs
 from autograder.errors import ConfigError
-from autograder.gradebook import write_gradebook
 from autograder.labs import Lab
 from autograder.result import CheckResult, PartResult, Result, ReviewRecord
 
-__all__ = ["ReviewEntry", "ReviewError", "apply_review", "load_review"]
+__all__ = ["ReviewEntry", "ReviewError", "apply_review", "carry_reviews", "load_review"]
 
 
 class ReviewError(ConfigError):
@@ -205,16 +204,34 @@ def apply_review(out_dir: Path, review: Sequence[ReviewEntry], lab: Lab) -> list
             result = _read(out_dir, entries[0])
             for entry in entries:
                 part, check = _target(result, entry)
-                new_check = _reviewed(check, entry, entry.where, when)
-                checks = tuple(new_check if c.name == check.name else c for c in part.checks)
-                new_part = part.model_copy(update={"checks": checks,
-                                                   "score": round(sum(c.points for c in checks), 2)})
-                parts = tuple(new_part if p.id == part.id else p for p in result.parts)
-                score = round(sum(p.score for p in parts), 2)  # as pipeline.grade totals it
+                before = result.score
+                result = _with_check(result, part, _reviewed(check, entry, entry.where, when))
                 changed.append(f"{submission}: {check.name} {check.points:g} -> {entry.points:g} "
-                               f"(total {result.score:g} -> {score:g})")
-                result = result.model_copy(update={"parts": parts, "score": score})
+                               f"(total {before:g} -> {result.score:g})")
             write_outputs(result, out_dir)
-        results = [Result.read(p) for p in sorted(out_dir.glob("*/result.json")) if not p.parent.name.startswith(".")]
-        write_gradebook(results, out_dir / "gradebook.csv")
+        write_class_outputs(graded_rows(out_dir), (), lab, out_dir)
     return changed
+
+
+def _with_check(result: Result, part: PartResult, check: CheckResult) -> Result:
+    checks = tuple(check if c.name == check.name else c for c in part.checks)
+    new_part = part.model_copy(update={"checks": checks, "score": round(sum(c.points for c in checks), 2)})
+    parts = tuple(new_part if p.id == part.id else p for p in result.parts)
+    return result.model_copy(update={"parts": parts, "score": round(sum(p.score for p in parts), 2)})
+
+
+def carry_reviews(old: Result, new: Result) -> Result:
+    """``new`` (a regrade of ``old``) with the instructor's reviews of ``old`` kept, for every
+    check whose points are still out of the same maximum; the new suggestion is recorded."""
+    reviewed = {c.name: c for p in old.parts for c in p.checks if c.review is not None}
+    for part in new.parts:
+        for check in part.checks:
+            old_check = reviewed.get(check.name)
+            if old_check is None or old_check.max_points != check.max_points or old_check.review is None:
+                continue
+            record = old_check.review
+            entry = ReviewEntry(new.submission, part.id, check.name, record.points, record.comment,
+                                record.reviewer, record.source)
+            current = next(p for p in new.parts if p.id == part.id)
+            new = _with_check(new, current, _reviewed(check, entry, record.source, record.reviewed_at))
+    return new

@@ -17,6 +17,7 @@ from autograder.errors import ConfigError
 from autograder.labs import Lab, load_lab
 from autograder.regrade import regrade, render_changes
 from autograder.result import Result
+from autograder.review import apply_review, load_review
 from autograder.store import StaleExecutionError
 from tests.test_batch import GOOD, fast_options, notebook
 
@@ -105,6 +106,15 @@ def test_tiny_regrade_equals_a_full_grading_and_starts_no_kernel(
     fresh = tmp_path / "fresh"
     run_batch([subs], new_lab, fresh, options, BatchOptions(workers=2, progress=False))
     assert_same_as_full_grading(out, fresh, outcome.results)
+
+    # An instructor's review survives a regrade when its check keeps its maximum.
+    (tmp_path / "review.csv").write_text("submission,part,points,comment\ncleo,written,2,fine in person\n")
+    apply_review(out, load_review(tmp_path / "review.csv", out, new_lab), new_lab)
+    reviewed = regrade(new_lab, out).results
+    cleo = next(r for r in reviewed if r.submission == "cleo")
+    why = next(c for p in cleo.parts for c in p.checks if c.name == "why-answer")
+    assert (why.points, why.review is not None and why.review.suggested_points) == (2, 0)
+    assert "cleo,graded," in (out / "gradebook.csv").read_text()
 
     # Up to date for the next `grade` run: nothing is graded again.
     again = run_batch([subs], new_lab, out, options, BatchOptions(workers=1, progress=False))
