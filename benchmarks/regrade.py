@@ -34,7 +34,8 @@ from benchmarks.batch import make_batch
 
 HERE = Path(__file__).resolve().parent
 EDITS = {"margin: 0.03, floor: 0.9}": "margin: 0.0, floor: 0.97}",
-         "{id: mlp-params, check: params, points: 4,": "{id: mlp-params, check: params, points: 2,"}
+         "{id: mlp-params, check: params, points: 4,": "{id: mlp-params, check: params, points: 2,",
+         "total: 100": "total: 98"}
 
 
 def main() -> None:
