@@ -16,7 +16,7 @@ import fcntl
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -92,19 +92,6 @@ def write_outputs(result: Result, out_dir: Path) -> Path:
     write_atomic(folder / "report.md", render_markdown(result))
     write_gradescope_results(result, folder / "gradescope" / "results.json")
     return folder
-
-
-def find_notebooks(paths: Iterable[Path]) -> list[Path]:
-    """The notebooks named by ``paths`` (archives unpacked beside them are not included)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts))
-        elif path.exists():
-            found.append(path)
-        else:
-            raise ConfigError(f"{path} does not exist")
-    return found
 
 
 @contextlib.contextmanager

@@ -74,15 +74,24 @@ class Runner(Protocol):
 
 
 @cache
-def _lab(lab_id: str, course: str | None) -> Lab:
+def _load(lab_id: str, course: str | None) -> Lab:
     # A remote worker may keep the course elsewhere: then $AUTOGRADER_COURSE or the installed one.
     root = Path(course) if course and Path(course, "assignments").is_dir() else None
     return load_lab(lab_id, find_course(root))
 
 
+def _lab(job: Job) -> Lab:
+    lab = _load(job.lab, job.course)
+    if lab.fingerprint() != job.fingerprint:
+        # A long-lived (Dask) worker: the rubric may have been edited since it loaded the lab.
+        _load.cache_clear()
+        lab = _load(job.lab, job.course)
+    return lab
+
+
 def run_job(job: Job) -> Graded:
     """Grade one submission in this process."""
-    lab = _lab(job.lab, job.course)
+    lab = _lab(job)
     if lab.fingerprint() != job.fingerprint:
         raise ConfigError(
             f"this worker's copy of lab {job.lab} ({lab.folder}) differs from the one the batch started with "
