@@ -69,12 +69,13 @@ class BatchOutcome:
     superseded: list[Superseded] = field(default_factory=list)
 
 
-def grading_key(content: bytes, lab: Lab, options: GradeOptions) -> str:
-    """What a result depends on; a stored result with another key is regraded."""
+def grading_key(content: bytes, lab: Lab, options: GradeOptions, *, fingerprint: str | None = None) -> str:
+    """What a result depends on; a stored result with another key is regraded.
+    ``fingerprint``: the lab's, when the caller already has it (it reads the lab's files)."""
     decided_by = {
         "notebook": hashlib.sha256(content).hexdigest(),
         "lab": lab.id,
-        "lab_fingerprint": lab.fingerprint(),
+        "lab_fingerprint": fingerprint or lab.fingerprint(),
         "grader": grader_version(),
         "profile": options.profile,
         "seed": options.seed,
@@ -165,6 +166,7 @@ def _run(intake: Intake, lab: Lab, out_dir: Path, options: GradeOptions, batch: 
     by_id: dict[str, Result] = {}
     subs: dict[str, Submission] = {}
     jobs: list[Job] = []
+    fingerprint = lab.fingerprint()
     for sub in intake.submissions:
         try:
             content = sub.path.read_bytes()
@@ -174,7 +176,7 @@ def _run(intake: Intake, lab: Lab, out_dir: Path, options: GradeOptions, batch: 
             by_id[sub.id] = unreadable
             write_outputs(unreadable, out_dir)
             continue
-        key = grading_key(content, lab, options)
+        key = grading_key(content, lab, options, fingerprint=fingerprint)
         stored = None if batch.force else _stored(out_dir, sub)
         if stored is not None and stored.grading_key == key:
             by_id[sub.id] = stored
@@ -182,7 +184,7 @@ def _run(intake: Intake, lab: Lab, out_dir: Path, options: GradeOptions, batch: 
             continue
         subs[sub.id] = sub
         jobs.append(Job(sub.id, sub.path.name, content, str(sub.path), lab.id, str(lab.course.root),
-                        options, key, lab.fingerprint()))
+                        options, key, fingerprint))
     runner = _runner(lab, options, batch) if jobs else None
     progress = Progress(len(jobs), workers=runner.workers if runner else 0, reused=len(outcome.reused),
                         stream=None) if batch.progress else None

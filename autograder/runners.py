@@ -81,22 +81,24 @@ def _load(lab_id: str, course: str | None) -> Lab:
 
 
 def _lab(job: Job) -> Lab:
+    """The job's lab as this worker has it; refuses a copy that differs from the batch's."""
+    lab = _load(job.lab, job.course)
+    if lab.fingerprint() == job.fingerprint:
+        return lab
+    # A long-lived (Dask) worker: the rubric may have been edited since it loaded the lab.
+    _load.cache_clear()
     lab = _load(job.lab, job.course)
     if lab.fingerprint() != job.fingerprint:
-        # A long-lived (Dask) worker: the rubric may have been edited since it loaded the lab.
-        _load.cache_clear()
-        lab = _load(job.lab, job.course)
+        raise ConfigError(
+            f"this worker's copy of lab {job.lab} ({lab.folder}) differs from the one the batch started with "
+            "(lab.yaml, rubric or reference): give every worker the same course"
+        )
     return lab
 
 
 def run_job(job: Job) -> Graded:
     """Grade one submission in this process."""
     lab = _lab(job)
-    if lab.fingerprint() != job.fingerprint:
-        raise ConfigError(
-            f"this worker's copy of lab {job.lab} ({lab.folder}) differs from the one the batch started with "
-            "(lab.yaml, rubric or reference): give every worker the same course"
-        )
     with tempfile.TemporaryDirectory(prefix="autograder-job-") as tmp:
         path = Path(tmp) / job.filename
         path.write_bytes(job.content)
