@@ -83,7 +83,7 @@ def _public_args(check_type: str, args: dict[str, Any], module: Any, data: dict[
 
 def write_student_bundle(lab: Lab, out: Path, profile: str = "full") -> Path:
     """Write the student bundle of ``lab`` under ``out``; return the rubric's path."""
-    module = load_reference_module(lab.course.reference / f"{lab.spec.reference}.py")
+    module = load_reference_module(lab.reference_path)
     try:
         data = module.data(profile)
     except Exception:  # e.g. MNIST itself is not here: shapes and public data come from smoke

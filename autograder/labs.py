@@ -110,12 +110,16 @@ class Lab:
     def kind(self, name: str) -> NameKind | None:
         return self.name_spec(name).kind if name in self.spec.names else None
 
+    @property
+    def reference_path(self) -> Path:
+        """The course's reference implementation of this lab."""
+        return self.course.reference / f"{self.spec.reference}.py"
+
     def fingerprint(self) -> str:
         """A hash of the lab's contract, rubric and reference: a result graded under another
         fingerprint may differ, so a batch rerun regrades it."""
         digest = hashlib.sha256()
-        reference = self.course.reference / f"{self.spec.reference}.py"
-        for path in (self.folder / "lab.yaml", self.rubric.path, reference):
+        for path in (self.folder / "lab.yaml", self.rubric.path, self.reference_path):
             digest.update(path.name.encode())
             digest.update(path.read_bytes() if path.is_file() else b"-")
         return digest.hexdigest()

@@ -27,6 +27,7 @@ from autograder.result import ExecutionRecord, PartResult, Result, SkippedLine, 
 from autograder.sandbox import Sandbox, SandboxPolicy
 from autograder.sanitize import SanitizedCell, sanitize_cell
 from autograder.scoring import score, zero_parts
+from autograder.warmup import warm_up
 
 
 def grader_version() -> str:
@@ -139,6 +140,7 @@ def _grade_loaded(
     keep_artifacts: Path | None,
 ) -> Result:
     cells, skipped = sanitize(loaded)
+    warm_up(lab)
     policy = SandboxPolicy(limits=options.limits, seed=options.seed, device=options.device)
     with Sandbox(policy, keep=options.keep_workdir) as sandbox:
         sandbox.stage_datasets(lab.spec.datasets, options.profile)

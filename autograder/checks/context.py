@@ -51,7 +51,7 @@ class CheckContext:
 
     @cached_property
     def reference_path(self) -> Path:
-        return self.lab.course.reference / f"{self.lab.spec.reference}.py"
+        return self.lab.reference_path
 
     @cached_property
     def reference_module(self) -> Any:
