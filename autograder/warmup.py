@@ -36,7 +36,8 @@ def _load(keras: bool, embedder: bool) -> None:
 def warm_up(lab: Lab) -> threading.Thread | None:
     """Start loading, once per process and lab, what grading ``lab`` needs; the thread, if started."""
     keras = any(lab.kind(name) == "keras-model" for name in lab.spec.names)
-    embedder = bool(lab.spec.discussions)
+    embedder = any(c.spec.check == "discussion" and c.spec.args.get("method", "embedding") == "embedding"
+                   for c in lab.rubric.checks)
     with _lock:
         if lab.id in _started or not (keras or embedder):
             return None
