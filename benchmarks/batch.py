@@ -1,14 +1,15 @@
 """A class graded in one run, side by side: bare execution, ours with 1 and 2 workers, nbgrader.
 
-    .venv/bin/python benchmarks/batch.py [--lab keras-digits] [--count 20] [--rounds 4] [--skip-nbgrader]
+    .venv/bin/python benchmarks/batch.py [--lab keras-digits] [--count 20] [--rounds 2] [--skip-nbgrader]
 
 The batch is ``--count`` submissions of one lab on the smoke profile: the lab's example
 submissions and its solution, in turn, each under its own student's name. Printed:
 
 - bare: every notebook executed with nbclient one after another (figures off, as in our
   sandbox): the floor any grader pays;
-- ours with 1 worker, taking turns with bare over ``--rounds`` parts of the batch (each part
-  a batch of its own), and the median of the rounds' overheads;
+- ours with 1 worker over ``--rounds`` parts of the batch (each part a batch of its own),
+  each between two bare runs of the same part (bare is their mean), and the median of the
+  rounds' overheads;
 - ours with 2 workers (``run_batch``; reference metrics come from the cache,
   warmed before timing);
 - the overhead per submission of ours (1 worker) over bare;
@@ -43,6 +44,7 @@ from autograder.course import find_course
 from autograder.labs import Lab, load_lab
 from autograder.pipeline import grade
 from autograder.resources import cpu_count
+from autograder.result import Result
 from benchmarks.grade_vs_bare import bare
 
 HERE = Path(__file__).resolve().parent
@@ -59,13 +61,13 @@ def make_batch(lab: Lab, count: int, folder: Path) -> list[Path]:
     return paths
 
 
-def timed_batch(paths: list[Path], lab: Lab, workers: int, options: GradeOptions) -> tuple[float, list[float]]:
+def timed_batch(paths: list[Path], lab: Lab, workers: int, options: GradeOptions) -> tuple[float, list[Result]]:
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         outcome = run_batch(paths, lab, Path(out), options, BatchOptions(workers=workers, progress=False))
         seconds = time.perf_counter() - started
     assert len(outcome.graded) == len(paths), outcome.graded
-    return seconds, [r.score for r in outcome.results]
+    return seconds, list(outcome.results)
 
 
 def nbgrader_env() -> Path:
@@ -118,7 +120,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lab", default="keras-digits")
     parser.add_argument("--count", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=4, help="turns bare and ours-with-1-worker take")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="parts of the batch, each timed: bare, ours (1 worker), bare")
     parser.add_argument("--skip-nbgrader", action="store_true")
     args = parser.parse_args()
     lab = load_lab(args.lab, find_course())
@@ -128,30 +131,32 @@ def main() -> None:
     n = args.count
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_batch(lab, args.count, Path(tmp))
-        # Bare and ours with 1 worker take turns on a few notebooks at a time (ABBA), so a
-        # machine that speeds up or slows down during the run shifts both sides alike. Each of
-        # our rounds is a batch of its own and pays a worker's start again: a pessimistic figure.
+        # Each round brackets ours with 1 worker between two bare runs of the same notebooks and
+        # compares ours with their mean: on this machine one notebook's bare time alone varies
+        # by 10-20% from run to run, and its speed drifts within a run. Each of our rounds is a
+        # batch of its own and pays a worker's start again: a pessimistic figure.
         figures["bare_s"] = figures["ours_1_worker_s"] = 0.0
-        scores1: list[float] = []
+        results1: list[Result] = []
         ratios = []
         for r in range(args.rounds):
             chunk = paths[r * n // args.rounds:(r + 1) * n // args.rounds]
-            ours_first = r % 2 == 1
-            if ours_first:
-                ours, scores = timed_batch(chunk, lab, 1, options)
-            plain = sum(bare(path, agg=True) for path in chunk)
-            if not ours_first:
-                ours, scores = timed_batch(chunk, lab, 1, options)
+            before = sum(bare(path, agg=True) for path in chunk)
+            ours, results = timed_batch(chunk, lab, 1, options)
+            after = sum(bare(path, agg=True) for path in chunk)
+            plain = (before + after) / 2
             figures["bare_s"] += plain
             figures["ours_1_worker_s"] += ours
-            scores1 += scores
+            results1 += results
             ratios.append(ours / plain)
-            print(f"round {r + 1}/{args.rounds}, {len(chunk)} notebooks: bare {plain:.1f}s, ours with 1 worker "
-                  f"{ours:.1f}s ({100 * (ours / plain - 1):+.1f}%)", flush=True)
+            print(f"round {r + 1}/{args.rounds}, {len(chunk)} notebooks: bare {before:.1f}s and {after:.1f}s, "
+                  f"ours with 1 worker {ours:.1f}s ({100 * (ours / plain - 1):+.1f}%)", flush=True)
         figures["median_round_overhead_percent"] = 100 * (statistics.median(ratios) - 1)
-        figures["ours_2_workers_s"], scores2 = timed_batch(paths, lab, 2, options)
+        # The grader's own work per submission, apart from the kernel: checks and scoring.
+        figures["median_check_s"] = statistics.median(r.timings["check"] for r in results1)
+        figures["ours_2_workers_s"], results2 = timed_batch(paths, lab, 2, options)
         print(f"ours, 2 workers: {figures['ours_2_workers_s']:.1f}s", flush=True)
-        assert scores1 == scores2, "the same batch must score the same with 1 and 2 workers"
+        assert [r.score for r in results1] == [r.score for r in results2], \
+            "the same batch must score the same with 1 and 2 workers"
         if not args.skip_nbgrader:
             figures["nbgrader_s"] = timed_nbgrader(paths, lab)
             print(f"nbgrader autograde: {figures['nbgrader_s']:.1f}s", flush=True)
@@ -162,7 +167,8 @@ def main() -> None:
     print(f"\n{args.lab}, {n} submissions, smoke profile, {cpu_count()} cores")
     print(f"  per submission: bare {figures['bare_s'] / n:.2f}s, ours {figures['ours_1_worker_s'] / n:.2f}s, "
           f"overhead {overhead:+.2f}s ({figures['overhead_percent']:+.1f}% of bare; target <= 5%); "
-          f"median of the rounds {figures['median_round_overhead_percent']:+.1f}%")
+          f"median of the rounds {figures['median_round_overhead_percent']:+.1f}%; checks and scoring "
+          f"{figures['median_check_s']:.2f}s (median)")
     print(f"  2 workers vs 1: {figures['speedup_2_workers']:.2f}x (target >= 1.8x on 2 cores)")
     if "nbgrader_s" in figures:
         figures["nbgrader_over_ours_2_workers"] = figures["nbgrader_s"] / figures["ours_2_workers_s"]
