@@ -57,6 +57,13 @@ class Dataset:
     stand_in: str = ""
     """The data set that stands in for this one, when the real one is not available."""
 
+    @property
+    def grading_test(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """The grader's test split: the hidden one (never staged to students) when there is one."""
+        if self.hidden_x is not None and self.hidden_y is not None:
+            return self.hidden_x, self.hidden_y
+        return self.x_test, self.y_test
+
 
 def _data_roots(data_dir: Path | None) -> list[Path]:
     roots = [data_dir] if data_dir else []

@@ -28,8 +28,7 @@ def data(profile: str) -> dict[str, np.ndarray]:
     """The grader's test data: the hidden split (never staged to students) when there is one."""
     from autograder.datasets import load_dataset
 
-    d = load_dataset("mnist", profile)
-    x, y = (d.hidden_x, d.hidden_y) if d.hidden_x is not None else (d.x_test, d.y_test)
+    x, y = load_dataset("mnist", profile).grading_test
     x = np.asarray(x, dtype="float32") / 255.0
     return {
         "test_X_flat": x.reshape(-1, 28 * 28),

@@ -65,7 +65,7 @@ def _mnist(profile: str) -> dict[str, np.ndarray]:
     from autograder.datasets import load_dataset
 
     d = load_dataset("mnist", profile)
-    test_x, test_y = (d.hidden_x, d.hidden_y) if d.hidden_x is not None else (d.x_test, d.y_test)
+    test_x, test_y = d.grading_test
     return {
         "mnist_x_train": _f32(d.x_train) / 255.0,
         "mnist_y_train": d.y_train.astype(np.int64),

@@ -49,6 +49,17 @@ def test_an_instructors_mnist_and_hidden_split_are_used(monkeypatch: pytest.Monk
     full = datasets.load_dataset("mnist", "full")
     assert full.x_train.shape == (300, 28, 28) and full.stand_in == ""
     assert full.hidden_x is not None and full.hidden_x.shape == (7, 28, 28)
+    assert full.grading_test[0] is full.hidden_x  # references score on the hidden split
+
+
+def test_without_a_hidden_split_the_full_profile_grades_on_the_test_split(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake_mnist(tmp_path / "data" / "mnist")
+    monkeypatch.setenv("AUTOGRADER_DATA", str(tmp_path / "data"))
+    full = datasets.load_dataset("mnist", "full")
+    assert full.hidden_x is None
+    x, y = full.grading_test
+    assert x is full.x_test and y is full.y_test
 
 
 @needs_fashion

@@ -15,6 +15,7 @@ from autograder import GradeOptions, Result, grade
 from autograder.course import Course
 from autograder.labs import Lab, load_lab
 from tests import submissions
+from tests.grading import lost
 
 pytestmark = pytest.mark.slow
 
@@ -33,15 +34,6 @@ def graded(name: str, make: Callable[[], NotebookNode], lab: Lab, tmp: Path) -> 
         path = submissions.write(make(), tmp / f"{name}.ipynb")
         _graded[name] = grade(path, lab, GradeOptions())
     return _graded[name]
-
-
-def points(result: Result) -> dict[str, float]:
-    return {c.name: c.points for p in result.parts for c in p.checks}
-
-
-def lost(result: Result, reference: Result) -> set[str]:
-    mine, full = points(result), points(reference)
-    return {name for name in full if mine[name] < full[name]}
 
 
 @pytest.fixture(scope="module")
