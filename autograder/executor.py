@@ -88,8 +88,24 @@ def _size(content: Any) -> int:
     return 8
 
 
+def memory_peaks(pid: int | str) -> tuple[int, int]:
+    """Peak resident and virtual bytes of a process (``"self"``: this one) since it started
+    its program, from /proc/PID/status; (0, 0) when that cannot be read.
+
+    Not ``getrusage().ru_maxrss``: Linux carries it across fork and exec, so a worker started
+    from a big process reports its parent's size.
+    """
+    try:
+        text = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return 0, 0
+    fields = dict(line.partition(":")[::2] for line in text.splitlines())
+    rss, virtual = (int(fields.get(key, "0 kB").split()[0]) * 1024 for key in ("VmHWM", "VmPeak"))
+    return rss, virtual
+
+
 class _MemoryWatch:
-    """The kernel process's peak resident and virtual memory, from /proc/PID/status."""
+    """The kernel process's peak resident and virtual memory."""
 
     def __init__(self) -> None:
         self.pid = 0
@@ -99,18 +115,9 @@ class _MemoryWatch:
     def sample(self) -> None:
         if not self.pid:
             return
-        try:
-            text = Path(f"/proc/{self.pid}/status").read_text(encoding="ascii", errors="replace")
-        except OSError:
-            return
-        for line in text.splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmHWM", "VmPeak"):
-                amount = int(value.split()[0]) * 1024
-                if key == "VmHWM":
-                    self.peak_rss = max(self.peak_rss, amount)
-                else:
-                    self.peak_virtual = max(self.peak_virtual, amount)
+        rss, virtual = memory_peaks(self.pid)
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_virtual = max(self.peak_virtual, virtual)
 
     async def run(self) -> None:
         while True:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import resource
 import signal
 import tempfile
 import uuid
@@ -27,6 +26,7 @@ from typing import Any, Protocol
 from autograder.config import GradeOptions
 from autograder.course import find_course
 from autograder.errors import ConfigError
+from autograder.executor import memory_peaks
 from autograder.isolation import die_with_parent
 from autograder.labs import Lab, load_lab
 from autograder.pipeline import grade
@@ -105,7 +105,7 @@ def run_job(job: Job) -> Graded:
         exported = Path(tmp) / "exported"
         result = grade(path, lab, job.options, submission=job.submission, keep_artifacts=exported)
         artifacts = read_tree(exported) if exported.is_dir() else {}
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    peak = memory_peaks("self")[0]
     update: dict[str, Any] = {"source": job.source, "grader_peak_rss_bytes": peak}
     device = os.environ.get(_SLOT_DEVICE)
     if device and result.environment is not None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from autograder.config import ExecutionLimits
-from autograder.executor import ExecutionOutcome, execute
+from autograder.executor import ExecutionOutcome, execute, memory_peaks
 from autograder.sandbox import Sandbox, SandboxPolicy
 from autograder.sanitize import sanitize_cell
 
@@ -127,3 +130,14 @@ def test_a_memory_error_is_recorded_as_memory_exhaustion_with_the_kernels_peak(c
     cleanup.append(box)
     assert outcome.record.memory_exceeded and not outcome.record.kernel_died
     assert 10 * 2**20 < outcome.record.kernel_peak_rss_bytes < 1024**3
+
+
+def test_a_process_peak_is_its_own_not_its_parents() -> None:
+    # A batch worker started from a big process (pytest, an instructor's notebook) must not
+    # report that process's size as its own: getrusage's ru_maxrss does, across fork and exec.
+    held = bytearray(600 * 2**20)
+    held[::4096] = b"\1" * len(held[::4096])  # touch every page, so it is resident
+    code = "from autograder.executor import memory_peaks; print(memory_peaks('self')[0])"
+    child = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert 0 < child < 300 * 2**20 < 600 * 2**20 < memory_peaks("self")[0]
+    del held
