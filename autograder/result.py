@@ -150,7 +150,8 @@ class Result(_Model):
     grader_version: str = ""
     graded_at: str = ""
     grader_peak_rss_bytes: int = Field(
-        default=0, description="peak resident memory of the grading process (a batch worker) so far"
+        default=0, description="peak resident memory of the grading process (a batch worker) so far; 0 where "
+        "the system does not say (no /proc)"
     )
     grading_key: str = Field(
         default="", description="hash of what decided this result (notebook, lab, rubric, grader, options): "
