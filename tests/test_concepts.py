@@ -168,9 +168,9 @@ def test_the_labelled_set_never_gives_stuffed_or_off_topic_answers_full_marks(co
 
 def test_a_pattern_in_a_sentence_about_another_concept_does_not_earn_it(course: Course) -> None:
     lab = load_lab("keras-cnn-regularisation", course)
-    text = ("My strided network trained roughly twice as fast per epoch, because the images got smaller in every "
-            "layer and there was much less to compute. The test accuracy was a little lower, about half a point, "
-            "since some fine detail of the strokes is skipped.")
+    text = ("With the strided network each epoch took 6 seconds instead of 13, so the time I spent waiting was reduced "
+            "by half. The test accuracy was a little lower, about half a point, since some fine detail of the strokes "
+            "is skipped.")
     stride = next(c for c in discussion_rubric(lab, "padding-stride")[0].concepts if c.id == "stride-shapes")
     assert any(re.search(p, text, re.IGNORECASE) for p in stride.any), "the stride concept's pattern occurs"
     result = grade(lab, "padding-stride", text)

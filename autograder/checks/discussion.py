@@ -61,7 +61,7 @@ def discussion(
     specificity: float = 0.16,
     strong: float = 1.01,
     confirm: float = 0.36,
-    pattern_margin: float = 0.05,
+    pattern_margin: float = 0.12,
     max_density: float = 25.0,
     band: float = 0.03,
     misconception: float = 0.72,
