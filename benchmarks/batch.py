@@ -80,7 +80,7 @@ def bare_in_parallel(paths: list[Path], workers: int) -> float:
     env = plan_slots(workers, "cpu", kernel_memory=0, gpu_memory=0, gpus=[])[0].env
     started = time.perf_counter()
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        list(pool.map(functools.partial(bare, agg=True, env=env), paths))
+        list(pool.map(functools.partial(bare, agg=True, extra_env=env), paths))
     return time.perf_counter() - started
 
 

@@ -30,11 +30,11 @@ from autograder.course import find_course
 from autograder.labs import load_lab
 
 
-def bare(path: Path, *, agg: bool = False, env: dict[str, str] | None = None) -> float:
+def bare(path: Path, *, agg: bool = False, extra_env: dict[str, str] | None = None) -> float:
     """nbclient as anyone would run it; ``agg``: with figures not rendered, as in our sandbox;
-    ``env``: more variables for the kernel."""
+    ``extra_env``: more variables for the kernel."""
     nb = nbformat.read(path, as_version=4)
-    env = {**os.environ, **(env or {}), **({"MPLBACKEND": "Agg"} if agg else {})}
+    env = {**os.environ, **(extra_env or {}), **({"MPLBACKEND": "Agg"} if agg else {})}
     with tempfile.TemporaryDirectory() as workdir:
         started = time.perf_counter()
         client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": workdir}})
