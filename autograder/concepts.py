@@ -228,15 +228,15 @@ def grade_answer(
     question: str = "",
     placeholder: str = "YOUR ANSWER HERE",
     other_answers: Mapping[str, str] | None = None,
-    other_questions: Mapping[str, Sequence[str]] | None = None,
+    other_questions: Mapping[str, Sequence[Sequence[str]]] | None = None,
     histories: Mapping[str, HistoryData] | None = None,
     method: Literal["embedding", "regex"] | None = None,
 ) -> AnswerGrade:
     """Grade ``text`` against ``rubric``, out of ``total`` points.
 
     ``other_answers``: the student's answers to the lab's other questions (by tag), to
-    recognise one pasted here; ``other_questions``: those questions' concept phrases, to
-    recognise an answer to another question; ``histories``: the student's exported
+    recognise one pasted here; ``other_questions``: the course's other questions (by tag),
+    each as its concepts' phrases, to recognise an answer to one of them; ``histories``: the student's exported
     training histories, for the claims.
     """
     method = method or rubric.method
@@ -326,7 +326,7 @@ def _grade_embedding(
     claims: tuple[ClaimCheck, ...],
     embedder: Embedder,
     question: str,
-    other_questions: Mapping[str, Sequence[str]],
+    other_questions: Mapping[str, Sequence[Sequence[str]]],
 ) -> AnswerGrade:
     sentences = _sentences(text)
     # A sentence copied from the question restates it and earns nothing.
@@ -371,15 +371,15 @@ def _grade_embedding(
         best_sim.append(float(sims[i]))
         evidence.append(units[i])
 
+    # Each question scored alike: its concepts' best similarities, averaged. An answer that
+    # reads as another question's (close to it, and clearly closer than to this one) is one.
+    closeness = {tag: float(np.mean([(u @ embedder.encode(list(p)).T).max() for p in concepts]))
+                 for tag, concepts in other_questions.items() if concepts}
     own_mean = float(np.mean(best_sim))
-    for tag, other_phrases in other_questions.items():
-        if not other_phrases:
-            continue
-        other_mean = float(np.mean((u @ embedder.encode(list(other_phrases)).T).max(axis=0)))
-        if other_mean > own_mean + 0.1 and own_mean < rubric.match:
-            return AnswerGrade("other-answer", f"This reads as the answer to another question (`{tag}`): answer "
-                               "this question here.", 0.0, total, 0.6, "embedding")
-
+    closest = max(closeness, key=closeness.__getitem__, default=None)
+    if closest is not None and closeness[closest] >= max(rubric.match, own_mean + 0.1) and own_mean < rubric.match:
+        return AnswerGrade("other-answer", f"This reads as the answer to another question (`{closest}`): answer "
+                           "this question here.", 0.0, total, 0.6, "embedding")
     if max(best_sim, default=0.0) < rubric.off_topic:
         return AnswerGrade("off-topic", "The answer does not address the question: reread it and answer what "
                            "it asks.", 0.0, total, _certainty(max(best_sim), rubric.off_topic, rubric.band),

@@ -116,6 +116,16 @@ def test_an_answer_to_another_question_is_recognised(mlp: Lab) -> None:
     assert "`when-to-stop`" in result.message
 
 
+def test_an_answer_to_another_labs_question_is_recognised(course: Course) -> None:
+    # keras-cnn-regularisation asks about padding and stride only; dropout is keras-mnist-mlp's question.
+    text = ("Adding dropout after every hidden layer kept the validation loss near the training loss, so the model "
+            "overfitted much less. The training loss was higher because random units are dropped in each batch, "
+            "and the test accuracy ended slightly better, at 98 percent after ten epochs.")
+    result = grade(load_lab("keras-cnn-regularisation", course), "padding-stride", text)
+    assert (result.verdict, result.earned) == ("other-answer", 0.0)
+    assert "`keras-mnist-mlp/dropout-effect`" in result.message
+
+
 @pytest.mark.parametrize(
     ("text", "verdict"),
     [

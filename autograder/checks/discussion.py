@@ -9,6 +9,7 @@ rubric's ``confidence_bar`` the outcome asks a person to review the suggested po
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Literal
 
@@ -17,22 +18,52 @@ from autograder.checks.context import CheckContext
 from autograder.checks.registry import Outcome, register
 from autograder.concepts import AnswerGrade, Concept, DiscussionRubric, Misconception, grade_answer
 from autograder.discussion import find_answer
-from autograder.errors import ArtifactError, ConfigError
+from autograder.errors import ArtifactError, AutograderError, ConfigError
 from autograder.grounding import Claim
-from autograder.labs import Lab
+from autograder.labs import Lab, load_lab
 from autograder.notebook import load_notebook
 
+log = logging.getLogger(__name__)
 
-def other_questions(lab: Lab, tag: str) -> dict[str, list[str]]:
-    """The concept phrases of the lab's other discussion questions, by tag."""
-    found: dict[str, list[str]] = {}
+
+def _question_phrases(lab: Lab) -> dict[str, list[list[str]]]:
+    """The phrases of each concept of each of the lab's discussion questions, by tag."""
+    found: dict[str, list[list[str]]] = {}
     for check in lab.rubric.checks:
-        other = check.spec.args.get("tag")
-        if check.spec.check != "discussion" or other == tag or not isinstance(other, str):
-            continue
-        concepts = getattr(check.args, "concepts", [])
-        found[other] = [p for c in concepts for p in (c.paraphrases or [c.description])]
+        tag = check.spec.args.get("tag")
+        if check.spec.check == "discussion" and isinstance(tag, str):
+            concepts = getattr(check.args, "concepts", [])
+            found[tag] = [c.paraphrases or [c.description] for c in concepts]
     return found
+
+
+_COURSE_QUESTIONS: dict[tuple[Path, str], dict[str, list[list[str]]]] = {}
+
+
+def _other_labs_questions(lab: Lab) -> dict[str, list[list[str]]]:
+    """The course's other labs' questions, as ``lab/tag``: an answer pasted from another
+    lab's notebook is as much not an answer as one from this lab's other cell."""
+    key = (lab.course.root, lab.id)
+    if key not in _COURSE_QUESTIONS:
+        found: dict[str, list[list[str]]] = {}
+        for lab_id in lab.course.lab_ids():
+            if lab_id == lab.id:
+                continue
+            try:
+                other = load_lab(lab_id, lab.course)
+            except AutograderError as exc:  # another lab's broken rubric is not this answer's problem
+                log.warning("not comparing discussion answers with lab %s: %s", lab_id, exc)
+                continue
+            found.update({f"{lab_id}/{tag}": phrases for tag, phrases in _question_phrases(other).items()})
+        _COURSE_QUESTIONS[key] = found
+    return _COURSE_QUESTIONS[key]
+
+
+def other_questions(lab: Lab, tag: str) -> dict[str, list[list[str]]]:
+    """The concept phrases of the course's other discussion questions: the lab's own by tag,
+    other labs' as ``lab/tag``."""
+    own = {t: phrases for t, phrases in _question_phrases(lab).items() if t != tag}
+    return {**own, **_other_labs_questions(lab)}
 
 
 def _histories(ctx: CheckContext, claims: list[Claim]) -> dict[str, HistoryData]:
