@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from autograder.artifacts import HistoryData
 from autograder.embedding import Embedder, EmbedderUnavailable, load_embedder
@@ -77,8 +77,13 @@ class Misconception(BaseModel):
     paraphrases: list[str] = Field(default_factory=list)
     any: list[str] = Field(default_factory=list)
     penalty: float = Field(default=0.0, ge=0)
-    against: str = Field(default="", description="the concept it contradicts: a sentence closer to the "
-                         "misconception than to this concept counts as the misconception, not the concept")
+    against: list[str] = Field(default_factory=list, description="the concepts it contradicts (one id or a list): "
+                               "a sentence that makes the misconception cannot earn them")
+
+    @field_validator("against", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return ([value] if value else []) if isinstance(value, str) else value
 
 
 class DiscussionRubric(BaseModel):
@@ -106,6 +111,16 @@ class DiscussionRubric(BaseModel):
     misconception: float = Field(default=0.72, description="similarity for a misconception's paraphrase")
     off_topic: float = Field(default=0.35, description="below this for every concept, the answer is off-topic")
     confidence_bar: float = Field(default=0.75, description="below this confidence, a person reviews the answer")
+
+    @model_validator(mode="after")
+    def _known_concepts(self) -> DiscussionRubric:
+        ids = {c.id for c in self.concepts}
+        for mis in self.misconceptions:
+            unknown = sorted(set(mis.against) - ids)
+            if unknown:
+                raise ValueError(f"misconception {mis.id!r} is against {', '.join(unknown)}, which is not one of "
+                                 f"the concepts ({', '.join(sorted(ids))})")
+        return self
 
 
 @dataclass(frozen=True)
@@ -350,21 +365,20 @@ def _grade_embedding(
     wrong: list[str] = []
     penalty = 0.0
     for mis in rubric.misconceptions:
-        against = concept_sims.get(mis.against)
         hits = np.zeros(len(units), dtype=bool)
         if mis.paraphrases:
             m_sims = (u @ embedder.encode(mis.paraphrases).T).max(axis=1)
             hits = m_sims >= rubric.misconception
-            if against is not None:
-                hits &= m_sims > against + 0.02
+            for concept_id in mis.against:
+                hits &= m_sims > concept_sims[concept_id] + 0.02
         # Patterns catch a reversed direction ("valid padding keeps the size"), which embeddings blur.
         hits |= np.array([any(re.search(p, unit, re.IGNORECASE) for p in mis.any) for unit in units], dtype=bool)
         if hits.any():
             wrong.append(mis.description)
             penalty += mis.penalty
-            if against is not None:
+            for concept_id in mis.against:
                 # Those sentences make the mistake; they cannot also earn the concept.
-                concept_sims[mis.against] = np.where(hits, -1.0, against)
+                concept_sims[concept_id] = np.where(hits, -1.0, concept_sims[concept_id])
     for concept in rubric.concepts:
         sims = concept_sims[concept.id]
         i = int(np.argmax(sims))

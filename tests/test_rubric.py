@@ -216,3 +216,25 @@ def test_a_discussion_check_of_a_known_tag_loads(tmp_path: Path) -> None:
 def test_a_discussion_check_of_an_unknown_tag_is_refused_at_load(tmp_path: Path) -> None:
     with pytest.raises(RubricError, match="whyy"):
         load_lab("demo", _course(tmp_path, DISCUSSION.replace("TAG", "whyy")))
+
+
+def test_a_misconception_against_an_unknown_concept_is_refused_at_load(tmp_path: Path) -> None:
+    path = _write(tmp_path, """\
+        lab: demo
+        total: 4
+        parts:
+          - id: discussion
+            title: Discussion
+            checks:
+              - id: why
+                check: discussion
+                points: 4
+                args:
+                  tag: why
+                  concepts:
+                    - {id: gap, description: the gap narrows, points: 4, paraphrases: [The gap narrows.]}
+                  misconceptions:
+                    - {id: wider, description: the gap does not widen, against: [gap, gaps], any: [wider]}
+        """)
+    message = _error(path)
+    assert ":7:" in message and "misconception 'wider' is against gaps" in message and "(gap)" in message

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from autograder.artifacts import HistoryData
 from autograder.checks.context import CheckContext
 from autograder.checks.registry import Outcome, register
-from autograder.concepts import AnswerGrade, Concept, DiscussionRubric, Misconception, grade_answer
+from autograder.concepts import AnswerGrade, DiscussionRubric, grade_answer
 from autograder.discussion import find_answer
 from autograder.errors import ArtifactError, AutograderError, ConfigError
 from autograder.grounding import Claim
@@ -77,34 +77,18 @@ def _histories(ctx: CheckContext, claims: list[Claim]) -> dict[str, HistoryData]
     return found
 
 
-@register("discussion")
-def discussion(
-    ctx: CheckContext,
-    *,
-    tag: str,
-    concepts: list[Concept],
-    misconceptions: tuple[Misconception, ...] = (),
-    claims: tuple[Claim, ...] = (),
-    min_words: int = 30,
-    max_words: int = 600,
-    method: Literal["embedding", "regex"] = "embedding",
-    match: float = 0.50,
-    specificity: float = 0.16,
-    strong: float = 1.01,
-    confirm: float = 0.36,
-    pattern_margin: float = 0.12,
-    max_density: float = 25.0,
-    band: float = 0.03,
-    misconception: float = 0.72,
-    off_topic: float = 0.35,
-    confidence_bar: float = 0.75,
-) -> Outcome:
+class DiscussionArgs(DiscussionRubric):
+    """The discussion check's arguments: the rubric of the answer tagged ``tag``."""
+
+    tag: str
+
+
+@register("discussion", args=DiscussionArgs)
+def discussion(ctx: CheckContext, *, tag: str, **settings: Any) -> Outcome:
     """The answer tagged ``tag``: answered (not the placeholder, the question, another answer
     or a list of terms), ``min_words``..``max_words`` words, and points for the ``concepts``
     it covers, less ``misconceptions``; ``claims`` about the student's run are compared
     with their histories. Confidence below ``confidence_bar`` flags it for review."""
-    # The keyword arguments are exactly the rubric's settings (the registry validated them).
-    settings = {k: v for k, v in locals().items() if k in DiscussionRubric.model_fields}
     rubric = DiscussionRubric(**settings)
     spec = ctx.lab.spec.discussions[tag]
     answer = ctx.answer(tag)
@@ -114,23 +98,24 @@ def discussion(
             f"No answer for the question “{spec.heading}” was found: write it in the Markdown cell tagged `{tag}`."
         )
     others = {t: ctx.answer(t).text for t in ctx.lab.spec.discussions if t != tag}
-    total = sum(c.points for c in concepts if c.points is not None) if all(
-        c.points is not None for c in concepts) else 1.0
+    total = sum(c.points for c in rubric.concepts if c.points is not None) if all(
+        c.points is not None for c in rubric.concepts) else 1.0
     grade = grade_answer(
         answer.text, rubric, total=total or 1.0, question=answer.question, placeholder=spec.placeholder,
-        other_answers=others, other_questions=other_questions(ctx.lab, tag), histories=_histories(ctx, list(claims)),
+        other_answers=others, other_questions=other_questions(ctx.lab, tag), histories=_histories(ctx, rubric.claims),
     )
     evidence = {
-        "expected": [c.description for c in concepts],
+        "expected": [c.description for c in rubric.concepts],
         **grade.evidence(),
         **notes,
     }
     if grade.note:
         evidence["note"] = f"{notes.get('note', '')} {grade.note}".strip()
+    review = grade.needs_review(rubric.confidence_bar)
     if grade.verdict != "graded":
-        return Outcome("failed", grade.message, evidence, 0.0, needs_review=grade.needs_review(confidence_bar))
+        return Outcome("failed", grade.message, evidence, 0.0, needs_review=review)
     status: Literal["passed", "failed"] = "passed" if grade.fraction >= 1.0 - 1e-9 else "failed"
-    return Outcome(status, grade.message, evidence, grade.fraction, needs_review=grade.needs_review(confidence_bar))
+    return Outcome(status, grade.message, evidence, grade.fraction, needs_review=review)
 
 
 _QUESTIONS: dict[tuple[Path, str], str] = {}
@@ -148,12 +133,8 @@ def question_text(lab: Lab, tag: str) -> str:
 def discussion_rubric(lab: Lab, tag: str) -> tuple[DiscussionRubric, float]:
     """The rubric of the lab's discussion check for ``tag``, and its points."""
     for check in lab.rubric.checks:
-        if check.spec.check == "discussion" and check.spec.args.get("tag") == tag:
-            args = dict(check.args)
-            args.pop("tag")
-            args["misconceptions"] = list(args["misconceptions"])
-            args["claims"] = list(args["claims"])
-            return DiscussionRubric(**args), check.spec.points
+        if isinstance(check.args, DiscussionArgs) and check.args.tag == tag:
+            return DiscussionRubric.model_validate(check.args.model_dump(exclude={"tag"})), check.spec.points
     tags = sorted(str(c.spec.args.get("tag")) for c in lab.rubric.checks if c.spec.check == "discussion")
     raise ConfigError(f"lab {lab.id} has no discussion check for the tag {tag!r}; its tags are: "
                       f"{', '.join(tags) or 'none'}")

@@ -67,24 +67,29 @@ class RegisteredCheck:
 _REGISTRY: dict[str, RegisteredCheck] = {}
 
 
-def register(name: str) -> Callable[[CheckFn], CheckFn]:
-    """Register ``fn`` as the check type ``name``; its keyword-only parameters are its arguments."""
+def register(name: str, args: type[BaseModel] | None = None) -> Callable[[CheckFn], CheckFn]:
+    """Register ``fn`` as the check type ``name``. Its arguments are its keyword-only
+    parameters, or the fields of ``args``, a model for a check whose settings are a
+    model of their own (with its own cross-field validation)."""
 
     def decorator(fn: CheckFn) -> CheckFn:
         if name in _REGISTRY:
             raise ValueError(f"check {name!r} is registered twice")
-        hints = typing.get_type_hints(fn)
-        fields: dict[str, Any] = {}
-        for param in inspect.signature(fn).parameters.values():
-            if param.kind is not inspect.Parameter.KEYWORD_ONLY:
-                continue
-            default = ... if param.default is inspect.Parameter.empty else param.default
-            fields[param.name] = (hints[param.name], default)
-        model = create_model(f"{name}_args", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
-        _REGISTRY[name] = RegisteredCheck(name, fn, model, inspect.getdoc(fn) or "")
+        _REGISTRY[name] = RegisteredCheck(name, fn, args or _args_model(name, fn), inspect.getdoc(fn) or "")
         return fn
 
     return decorator
+
+
+def _args_model(name: str, fn: CheckFn) -> type[BaseModel]:
+    hints = typing.get_type_hints(fn)
+    fields: dict[str, Any] = {}
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind is not inspect.Parameter.KEYWORD_ONLY:
+            continue
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (hints[param.name], default)
+    return create_model(f"{name}_args", __config__=ConfigDict(extra="forbid", frozen=True), **fields)
 
 
 def get_check(name: str) -> RegisteredCheck:
