@@ -355,13 +355,13 @@ def _grade_embedding(
     u = embedder.encode(units)
 
     weights = _concept_points(rubric, total)
-    best_sim: list[float] = []
-    evidence: list[str] = []
-    concept_sims: dict[str, np.ndarray[Any, Any]] = {}
-    for concept in rubric.concepts:
-        phrases = concept.paraphrases or [concept.description]
-        sims = (u @ embedder.encode(phrases).T).max(axis=1)
-        concept_sims[concept.id] = sims
+    column = {c.id: j for j, c in enumerate(rubric.concepts)}
+    # Similarity of every unit to every concept (its closest paraphrase).
+    matrix = np.stack([(u @ embedder.encode(c.paraphrases or [c.description]).T).max(axis=1)
+                       for c in rubric.concepts], axis=1)
+    # A unit that makes a misconception cannot earn the concepts it contradicts. It stays in
+    # the comparisons with the other concepts: dropping it there would lend them its lead.
+    blocked = np.zeros_like(matrix, dtype=bool)
     wrong: list[str] = []
     penalty = 0.0
     for mis in rubric.misconceptions:
@@ -370,20 +370,17 @@ def _grade_embedding(
             m_sims = (u @ embedder.encode(mis.paraphrases).T).max(axis=1)
             hits = m_sims >= rubric.misconception
             for concept_id in mis.against:
-                hits &= m_sims > concept_sims[concept_id] + 0.02
+                hits &= m_sims > matrix[:, column[concept_id]] + 0.02
         # Patterns catch a reversed direction ("valid padding keeps the size"), which embeddings blur.
         hits |= np.array([any(re.search(p, unit, re.IGNORECASE) for p in mis.any) for unit in units], dtype=bool)
         if hits.any():
             wrong.append(mis.description)
             penalty += mis.penalty
             for concept_id in mis.against:
-                # Those sentences make the mistake; they cannot also earn the concept.
-                concept_sims[concept_id] = np.where(hits, -1.0, concept_sims[concept_id])
-    for concept in rubric.concepts:
-        sims = concept_sims[concept.id]
-        i = int(np.argmax(sims))
-        best_sim.append(float(sims[i]))
-        evidence.append(units[i])
+                blocked[hits, column[concept_id]] = True
+    earnable = np.where(blocked, -1.0, matrix)
+    best_sim = [float(x) for x in earnable.max(axis=0)]
+    evidence = [units[i] for i in earnable.argmax(axis=0)]
 
     # Each question scored alike: its concepts' best similarities, averaged. An answer that
     # reads as another question's (close to it, and clearly closer than to this one) is one.
@@ -400,7 +397,6 @@ def _grade_embedding(
                            "embedding")
     points: dict[str, float] = {}
     undecided: list[bool] = []
-    matrix = np.stack([concept_sims[c.id] for c in rubric.concepts], axis=1)
     # Which concepts' patterns each unit holds.
     found = np.array([[any(re.search(p, unit, re.IGNORECASE) for p in c.any) for c in rubric.concepts]
                       for unit in units], dtype=bool)
@@ -416,14 +412,15 @@ def _grade_embedding(
         others = np.delete(matrix, j, axis=1)
         # The lead of the sentences that are close enough: a short sentence far from every
         # concept but a little further from the others must not lend its lead.
-        close = matrix[:, j] >= rubric.match
+        close = earnable[:, j] >= rubric.match
         leads = matrix[:, j] - others.mean(axis=1) if others.size else np.ones(len(units))
         lead = float(leads[close].max()) if close.any() else -1.0
         # A pattern counts in a sentence about this concept: no further from it than from the
         # others on average, and not much further than from the closest other (a sentence on
         # training time may well name the stride; one sentence may also make two concepts).
         nearest_other = others.max(axis=1) if others.size else np.zeros(len(units))
-        about = usable[:, j] & (leads >= -rubric.band) & (matrix[:, j] >= nearest_other - rubric.pattern_margin)
+        about = (usable[:, j] & ~blocked[:, j] & (leads >= -rubric.band)
+                 & (matrix[:, j] >= nearest_other - rubric.pattern_margin))
         hit_sim = float(matrix[about, j].max()) if about.any() else None
         if hit_sim is not None and hit_sim >= rubric.confirm:
             covered, unsure = True, abs(hit_sim - rubric.confirm) < rubric.band
