@@ -236,3 +236,14 @@ def test_the_discussion_command_refuses_an_unknown_tag(capsys: pytest.CaptureFix
     answer.write_text("text")
     assert main(["discussion", "--lab", "keras-digits", "--tag", "nope", str(answer)]) == 2
     assert "compare-models" in capsys.readouterr().err
+
+
+def test_swapped_definitions_earn_neither_definition(course: Course) -> None:
+    # One misconception contradicts two concepts (`against: [feature-extraction, fine-tuning]`).
+    lab = load_lab("pytorch-fundamentals", course)
+    text = ("Feature extraction means retraining every layer of the pretrained network on our own images, whereas "
+            "fine-tuning freezes the whole network and leaves the weights as they are. Either way the new head "
+            "has ten outputs for our classes.")
+    result = grade(lab, "transfer-learning", text)
+    assert "feature extraction freezes the pre-trained layers; fine-tuning trains them" in result.misconceptions
+    assert not found(result) & {"fine-tuning", "feature-extraction"}
