@@ -251,8 +251,8 @@ def grade_answer(
 
     ``other_answers``: the student's answers to the lab's other questions (by tag), to
     recognise one pasted here; ``other_questions``: the course's other questions (by tag),
-    each as its concepts' phrases, to recognise an answer to one of them; ``histories``: the student's exported
-    training histories, for the claims.
+    each as its concepts' phrases, to recognise an answer to one of them; ``histories``:
+    the student's exported training histories, for the claims.
     """
     method = method or rubric.method
     name = "regex" if method == "regex" else "embedding"
