@@ -247,3 +247,33 @@ def test_swapped_definitions_earn_neither_definition(course: Course) -> None:
     result = grade(lab, "transfer-learning", text)
     assert "feature extraction freezes the pre-trained layers; fine-tuning trains them" in result.misconceptions
     assert not found(result) & {"fine-tuning", "feature-extraction"}
+
+
+@pytest.mark.parametrize(
+    ("lab_id", "tag", "misconception", "text", "made"),
+    [
+        ("keras-cnn-regularisation", "padding-stride", "stride-grows",
+         "A larger stride makes the feature maps larger.", True),
+        ("keras-cnn-regularisation", "padding-stride", "stride-grows",
+         "With stride 1 the maps stay larger, with stride 2 they are halved.", False),
+        ("keras-cnn-regularisation", "padding-stride", "no-speed-difference",
+         "I did not notice any difference in training time.", True),
+        ("keras-cnn-regularisation", "padding-stride", "no-speed-difference",
+         "There was no difference in accuracy, but the training time halved.", False),
+        ("pytorch-fundamentals", "transfer-learning", "when-reversed",
+         "Fine-tuning is the better choice when you only have a small dataset.", True),
+        ("pytorch-fundamentals", "transfer-learning", "when-reversed",
+         "Feature extraction works better with a small dataset and fine-tuning with a bigger dataset.", False),
+        ("keras-mnist-mlp", "when-to-stop", "overfitting-on-training-loss",
+         "Overfitting starts when the training loss stops going down.", True),
+        ("keras-mnist-mlp", "when-to-stop", "overfitting-on-training-loss",
+         "Overfitting starts when the validation loss stops going down while the training loss keeps falling.",
+         False),
+    ],
+)
+def test_misconception_patterns_catch_the_mistake_and_spare_the_right_statement_beside_it(
+    course: Course, lab_id: str, tag: str, misconception: str, text: str, made: bool
+) -> None:
+    rubric = discussion_rubric(load_lab(lab_id, course), tag)[0]
+    patterns = next(m.any for m in rubric.misconceptions if m.id == misconception)
+    assert any(re.search(p, text, re.IGNORECASE) for p in patterns) == made
