@@ -47,7 +47,7 @@ def found(result: AnswerGrade) -> set[str]:
 
 def test_a_paraphrase_without_the_rubrics_words_covers_the_concept(mlp: Lab) -> None:
     text = ("With dropout the validation loss stays close to the training loss. Each training step silences a random "
-            "fifth of the neurons, so none of them can count on a particular partner being there and the network "
+            "fifth of the neurons, so none of them can lean on a particular partner being there and the network "
             "has to spread what it knows.")
     rubric = discussion_rubric(mlp, "dropout-effect")[0]
     mechanism = next(c for c in rubric.concepts if c.id == "mechanism")
