@@ -30,10 +30,8 @@ def _question_phrases(lab: Lab) -> dict[str, list[list[str]]]:
     """The phrases of each concept of each of the lab's discussion questions, by tag."""
     found: dict[str, list[list[str]]] = {}
     for check in lab.rubric.checks:
-        tag = check.spec.args.get("tag")
-        if check.spec.check == "discussion" and isinstance(tag, str):
-            concepts = getattr(check.args, "concepts", [])
-            found[tag] = [c.paraphrases or [c.description] for c in concepts]
+        if isinstance(check.args, DiscussionArgs):
+            found[check.args.tag] = [c.paraphrases or [c.description] for c in check.args.concepts]
     return found
 
 
@@ -134,7 +132,7 @@ def discussion_rubric(lab: Lab, tag: str) -> tuple[DiscussionRubric, float]:
     """The rubric of the lab's discussion check for ``tag``, and its points."""
     for check in lab.rubric.checks:
         if isinstance(check.args, DiscussionArgs) and check.args.tag == tag:
-            return DiscussionRubric.model_validate(check.args.model_dump(exclude={"tag"})), check.spec.points
+            return check.args, check.spec.points  # the check's arguments are its rubric
     tags = sorted(str(c.spec.args.get("tag")) for c in lab.rubric.checks if c.spec.check == "discussion")
     raise ConfigError(f"lab {lab.id} has no discussion check for the tag {tag!r}; its tags are: "
                       f"{', '.join(tags) or 'none'}")
