@@ -3,7 +3,8 @@
 An answer is first checked to be an answer at all: not empty, not the placeholder, not
 a copy of the question, not another question's answer pasted in, not a list of terms
 (sentences need function words to count: "validation loss epoch gap early stopping" is
-not prose), and not off-topic (no sentence near any concept).
+not prose; in an answer written mostly in sentences, its notes-style lines count too),
+and not off-topic (no sentence near any concept).
 
 Each concept is then judged on the answer's prose sentences (and pairs of neighbouring
 sentences), embedded with a sentence-embedding model and compared with the concept's
@@ -189,6 +190,8 @@ _FUNCTION_WORDS = frozenset(
         "some", "any", "such", "same", "other", "another", "up", "down", "out", "about", "through",
     ]
 )
+# The share of an answer's words in prose sentences above which its other lines count too.
+_PROSE_SHARE = 0.7
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,]\d+)*%?")
 
 
@@ -351,6 +354,11 @@ def _grade_embedding(
     if prose_words < max(8, rubric.min_words // 2):
         return AnswerGrade("not-prose", "The answer does not read as sentences: explain in your own words "
                            "rather than listing terms.", 0.0, total, 0.9, "embedding")
+    if prose_words >= _PROSE_SHARE * sum(len(_words(s)) for s in own):
+        # An answer written in sentences is read whole: its notes-style lines ("GRU best
+        # (0.108), RNN next, LSTM worst.") make points too. Only in an answer that is mostly
+        # term lists do the lists stay out.
+        prose = own
     units: list[str] = prose + [f"{a} {b}" for a, b in itertools.pairwise(prose)]
     u = embedder.encode(units)
 

@@ -127,7 +127,8 @@ def main() -> None:
         print_table([("embedding", kind[:9], summary([g for g in graded if g.answer.kind == kind])) for kind in kinds])
     if args.details:
         for method, g in details:
-            print(f"{method:9} {g.answer.id:20} {g.answer.kind:18} label {g.answer.points:g} got {g.points:g}")
+            print(f"{method:9} {g.answer.half:8} {g.answer.id:20} {g.answer.kind:18} "
+                  f"label {g.answer.points:g} got {g.points:g}")
 
 
 if __name__ == "__main__":

@@ -150,6 +150,22 @@ def test_prose_needs_function_words() -> None:
     assert not is_prose("Gap narrows, less overfitting, validation loss, training loss higher.")
 
 
+def test_a_notes_style_line_in_an_answer_of_sentences_counts(course: Course) -> None:
+    lab = load_lab("pytorch-sequences-attention", course)
+    notes = "Test RMSE: GRU best (0.108), RNN next (0.117), LSTM worst (0.184)."
+    assert not is_prose(notes)
+    prose = ("The LSTM and the GRU have gates that decide what the hidden state keeps and what it forgets, which lets "
+             "the gradient flow back through many time steps instead of vanishing as it does in a plain RNN. On "
+             "windows of only 20 steps that advantage is small, and the LSTM has the most parameters to fit in the "
+             "same number of epochs.")
+    assert "results" not in found(grade(lab, "rnn-comparison", prose))
+    assert "results" in found(grade(lab, "rnn-comparison", f"{notes} {prose}"))
+    # In an answer made mostly of term lists, the lists still earn nothing.
+    lists = (f"{notes} Gates, forget gate, cell state, update gate. Vanishing gradients, long windows, BPTT. The LSTM "
+             "has the most parameters to fit in the same number of epochs.")
+    assert found(grade(lab, "rnn-comparison", lists)) <= {"size-and-training"}
+
+
 @pytest.mark.parametrize("lab_id", ["keras-digits", "keras-mnist-mlp", "keras-cnn-regularisation",
                                     "pytorch-fundamentals", "pytorch-sequences-attention"])
 def test_every_solution_answer_gets_full_marks(course: Course, lab_id: str) -> None:
