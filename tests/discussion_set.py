@@ -4,6 +4,11 @@ Each file holds one question's answers with the points a careful instructor give
 and `run`: the student's curves the answers' claims are checked against. The set is
 split in two halves, stratified by question and kind: thresholds are tuned on `tune`
 only, and `held-out` shows whether they carry over.
+
+`fresh/` holds a third part, written later by an author who never saw the rubrics, the
+grader or the answers above, from the questions and their point schemes alone: over
+several rounds of rubric work the held-out half's misses had been read, so `fresh` is the
+figure for answers nobody has tuned on. Don't revise rubrics from its texts.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ class LabelledAnswer:
 
 
 def load_answers(folder: Path = FOLDER) -> list[LabelledAnswer]:
+    """The answers of ``folder`` in their halves, and of its ``fresh/`` folder as part `fresh`."""
+    return _load(folder, fresh=False) + _load(folder / "fresh", fresh=True)
+
+
+def _load(folder: Path, *, fresh: bool) -> list[LabelledAnswer]:
     answers: list[LabelledAnswer] = []
     for path in sorted(folder.glob("*.yaml")):
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -42,9 +52,9 @@ def load_answers(folder: Path = FOLDER) -> list[LabelledAnswer]:
             # Alternate halves within each kind of answer, so both halves hold every kind.
             n = seen.get(item["kind"], 0)
             seen[item["kind"]] = n + 1
+            half = "fresh" if fresh else "tune" if n % 2 == 0 else "held-out"
             answers.append(LabelledAnswer(
                 id=item["id"], lab=raw["lab"], tag=raw["tag"], kind=item["kind"], points=float(item["points"]),
-                max_points=float(raw["max_points"]), text=item["text"], half="tune" if n % 2 == 0 else "held-out",
-                histories=run,
+                max_points=float(raw["max_points"]), text=item["text"], half=half, histories=run,
             ))
     return answers
