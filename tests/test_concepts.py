@@ -145,9 +145,20 @@ def test_answers_that_are_not_answers_score_nothing(mlp: Lab, text: str, verdict
     assert (result.verdict, result.earned) == (verdict, 0.0)
 
 
-def test_prose_needs_function_words() -> None:
+def test_prose_needs_function_words_or_relations() -> None:
     assert is_prose("The gap between the two curves narrows with dropout.")
     assert not is_prose("Gap narrows, less overfitting, validation loss, training loss higher.")
+    assert is_prose("more layers -> more capacity -> overfits sooner")
+    assert is_prose("GRU 0.107 < RNN 0.116, LSTM 0.181")
+
+
+def test_an_answer_in_notes_and_bullets_is_read_item_by_item(mlp: Lab) -> None:
+    notes = ("* overfitting: training loss keeps dropping while val loss goes back up\n"
+             "* deep net: val loss lowest at epoch 3, then climbs -> gap much bigger than for the small net\n"
+             "* stop = early stopping on val loss, patience 2, keep the best weights\n"
+             "* more layers -> more capacity -> overfits sooner (epoch 3 vs 9)\n")
+    result = grade(mlp, "when-to-stop", notes, histories=CURVES)
+    assert (result.verdict, result.earned) == ("graded", 10), result.message
 
 
 def test_a_notes_style_line_in_an_answer_of_sentences_counts(course: Course) -> None:
