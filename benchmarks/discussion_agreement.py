@@ -5,7 +5,8 @@
 Grades every labelled answer of tests/discussion_answers/ with the regex method and the
 embedding method (each question's rubric as it is in rubrics/), and prints for each
 part (`tune`: what the thresholds were chosen on; `held-out`: not looked at while tuning;
-`fresh`: written by an author who never saw the rubrics or the grader, see tests/discussion_set.py):
+`fresh-dev` and `fresh-test`: written by authors who never saw the rubrics or the grader, the
+first read to improve it, the second never, see tests/discussion_set.py):
 exact points (the same whole number), within one point, false full marks (full marks
 for an answer the instructor did not give them), full marks given to keyword-stuffed
 or off-topic answers, the share flagged for review, and the time per answer.
@@ -117,7 +118,7 @@ def main() -> None:
     details = []
     for method in ("regex", "embedding"):
         graded = grade_all(answers, labs, method)
-        for half in ("tune", "held-out", "fresh", "all"):
+        for half in ("tune", "held-out", *sorted({a.half for a in answers} - {"tune", "held-out"}), "all"):
             part = [g for g in graded if half == "all" or g.answer.half == half]
             rows.append((method, half, summary(part)))
         details += [(method, g) for g in graded if abs(g.points - g.answer.points) > 1.0]

@@ -5,10 +5,12 @@ and `run`: the student's curves the answers' claims are checked against. The set
 split in two halves, stratified by question and kind: thresholds are tuned on `tune`
 only, and `held-out` shows whether they carry over.
 
-`fresh/` holds a third part, written later by an author who never saw the rubrics, the
-grader or the answers above, from the questions and their point schemes alone: over
-several rounds of rubric work the held-out half's misses had been read, so `fresh` is the
-figure for answers nobody has tuned on. Don't revise rubrics from its texts.
+Each folder beside them holds a further part, named after the folder, written later by
+authors who never saw the rubrics, the grader or any other answer, from the questions and
+their point schemes alone (over rounds of rubric work the held-out half's misses had been
+read, so it no longer shows how new answers fare): `fresh-dev` was then read to improve
+the grader, `fresh-test` never: it is the figure for answers nobody has tuned on. Don't
+read its texts to revise rubrics or the grader.
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ class LabelledAnswer:
 
 
 def load_answers(folder: Path = FOLDER) -> list[LabelledAnswer]:
-    """The answers of ``folder`` in their halves, and of its ``fresh/`` folder as part `fresh`."""
-    return _load(folder, fresh=False) + _load(folder / "fresh", fresh=True)
+    """The answers of ``folder`` in their halves, and of each folder in it as a part of that name."""
+    parts = sorted(p for p in folder.iterdir() if p.is_dir())
+    return _load(folder) + [a for part in parts for a in _load(part, part=part.name)]
 
 
-def _load(folder: Path, *, fresh: bool) -> list[LabelledAnswer]:
+def _load(folder: Path, *, part: str = "") -> list[LabelledAnswer]:
     answers: list[LabelledAnswer] = []
     for path in sorted(folder.glob("*.yaml")):
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -52,7 +55,7 @@ def _load(folder: Path, *, fresh: bool) -> list[LabelledAnswer]:
             # Alternate halves within each kind of answer, so both halves hold every kind.
             n = seen.get(item["kind"], 0)
             seen[item["kind"]] = n + 1
-            half = "fresh" if fresh else "tune" if n % 2 == 0 else "held-out"
+            half = part or ("tune" if n % 2 == 0 else "held-out")
             answers.append(LabelledAnswer(
                 id=item["id"], lab=raw["lab"], tag=raw["tag"], kind=item["kind"], points=float(item["points"]),
                 max_points=float(raw["max_points"]), text=item["text"], half=half, histories=run,

@@ -192,7 +192,9 @@ def test_every_solution_answer_gets_full_marks(course: Course, lab_id: str) -> N
 
 
 def test_the_labelled_set_never_gives_stuffed_or_off_topic_answers_full_marks(course: Course) -> None:
-    answers = load_answers()
+    # Over the parts the grader was developed on. `fresh-test` only measures it, in
+    # benchmarks/discussion_agreement.py: a test on it would invite tuning on its texts.
+    answers = [a for a in load_answers() if a.half != "fresh-test"]
     assert len(answers) >= 200
     assert all(sum(a.tag == t for a in answers) >= 20 for t in {a.tag for a in answers})
     labs = {lab_id: load_lab(lab_id, course) for lab_id in {a.lab for a in answers}}
