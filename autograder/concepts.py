@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from autograder.artifacts import HistoryData
 from autograder.embedding import Embedder, EmbedderUnavailable, load_embedder
-from autograder.grounding import Claim, ClaimCheck, check_claims
+from autograder.grounding import Claim, ClaimCheck, check_claims, pattern_text
 
 __all__ = ["AnswerGrade", "Concept", "ConceptHit", "DiscussionRubric", "Misconception", "grade_answer"]
 
@@ -242,6 +242,11 @@ def copied_share(answer: str, source: str) -> float:
     return len(mine & _trigrams(source)) / len(mine) if mine and source else 0.0
 
 
+def _matches(patterns: Sequence[str], text: str) -> bool:
+    masked = pattern_text(text)
+    return any(re.search(p, masked, re.IGNORECASE) for p in patterns)
+
+
 def _concept_points(rubric: DiscussionRubric, total: float) -> list[float]:
     given = [c.points for c in rubric.concepts]
     if all(p is not None for p in given):
@@ -336,12 +341,12 @@ def _message(concepts: Sequence[ConceptHit], misconceptions: Sequence[str], clai
 def _grade_regex(text: str, rubric: DiscussionRubric, total: float, claims: tuple[ClaimCheck, ...]) -> AnswerGrade:
     """The pattern matcher: a concept is covered when any of its patterns occurs."""
     weights = _concept_points(rubric, total)
-    points = {c.id: (w if any(re.search(p, text, re.IGNORECASE) for p in c.any) else 0.0)
+    points = {c.id: (w if _matches(c.any, text) else 0.0)
               for c, w in zip(rubric.concepts, weights, strict=True)}
     notes = _apply_claims(points, claims)
     hits = tuple(ConceptHit(c.id, c.description, w, points[c.id], None, note=notes.get(c.id, ""))
                  for c, w in zip(rubric.concepts, weights, strict=True))
-    wrong = [m for m in rubric.misconceptions if any(re.search(p, text, re.IGNORECASE) for p in m.any)]
+    wrong = [m for m in rubric.misconceptions if _matches(m.any, text)]
     earned = max(0.0, sum(points.values()) - sum(m.penalty for m in wrong))
     # Patterns cannot tell a paraphrase they miss from a gap: partial coverage goes to a person.
     confidence = 0.3 if 0 < earned < total else 0.8
@@ -392,7 +397,7 @@ def _grade_embedding(
             for concept_id in mis.against:
                 hits &= m_sims > matrix[:, column[concept_id]] + 0.02
         # Patterns catch a reversed direction ("valid padding keeps the size"), which embeddings blur.
-        hits |= np.array([any(re.search(p, unit, re.IGNORECASE) for p in mis.any) for unit in units], dtype=bool)
+        hits |= np.array([_matches(mis.any, unit) for unit in units], dtype=bool)
         if hits.any():
             wrong.append(mis.description)
             penalty += mis.penalty
@@ -418,12 +423,11 @@ def _grade_embedding(
     points: dict[str, float] = {}
     undecided: list[bool] = []
     # Which concepts' patterns each unit holds.
-    found = np.array([[any(re.search(p, unit, re.IGNORECASE) for p in c.any) for c in rubric.concepts]
-                      for unit in units], dtype=bool)
+    found = np.array([[_matches(c.any, unit) for c in rubric.concepts] for unit in units], dtype=bool)
     usable = found.copy()
     # Keyword stuffing in sentences: the rubric's terms far denser than any explanation has them.
     # (A rule on concepts named per sentence was measured too: it cost real answers more than it caught.)
-    matches = sum(len(re.findall(p, text, re.IGNORECASE)) for c in rubric.concepts for p in c.any)
+    matches = sum(len(re.findall(p, pattern_text(text), re.IGNORECASE)) for c in rubric.concepts for p in c.any)
     density = 100 * matches / max(1, len(_words(text)))
     if density >= rubric.max_density:
         usable[:] = False

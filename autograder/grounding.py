@@ -68,12 +68,31 @@ def _sentences(text: str) -> list[str]:
     return [" ".join(p.split()) for p in parts if p.strip()]
 
 
-def _find(patterns: list[str], sentences: list[str]) -> re.Match[str] | None:
+_DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
+
+
+def pattern_text(text: str) -> str:
+    """``text`` as a rubric's patterns read it: a decimal point ends no sentence, so a
+    pattern's ``[^.]*`` spans "the MLP reached 98.6%, the best"."""
+    return _DECIMAL_POINT.sub("\u00b7", text)
+
+
+def _search(patterns: list[str], text: str) -> re.Match[str] | None:
+    matches = (re.search(pattern, text, re.IGNORECASE) for pattern in patterns)
+    return min((m for m in matches if m), key=lambda m: m.start(), default=None)
+
+
+def _statement(claim: Claim, sentences: list[str]) -> tuple[re.Match[str], bool] | None:
+    """Where the answer first makes the claim (True) or its opposite (False). A sentence
+    may match both ("the shallow model overfit more than the deep one: its gap was
+    larger"): the match that starts first has the sentence's subject."""
     for sentence in sentences:
-        for pattern in patterns:
-            match = re.search(pattern, sentence, re.IGNORECASE)
-            if match:
-                return match
+        text = pattern_text(sentence)
+        said, opposed = _search(claim.says, text), _search(claim.opposite, text)
+        if said and (opposed is None or said.start() <= opposed.start()):
+            return said, True
+        if opposed:
+            return opposed, False
     return None
 
 
@@ -112,14 +131,11 @@ def _pair(claim: Claim, histories: Mapping[str, HistoryData]) -> tuple[float, fl
 
 
 def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryData]) -> ClaimCheck | None:
-    said = _find(claim.says, sentences)
-    opposed = None if said else _find(claim.opposite, sentences)
-    if said is None and opposed is None:
+    statement = _statement(claim, sentences)
+    if statement is None:
         return None
+    match, claimed = statement
     if claim.kind == "onset-epoch":
-        assert said is not None or opposed is not None
-        match = said or opposed
-        assert match is not None
         try:
             epoch = int(match.group("epoch"))
         except (IndexError, ValueError, TypeError):
@@ -143,7 +159,6 @@ def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryDa
         return ClaimCheck(claim.id, "unchecked", f"You say {claim.description}; in your curves the two are too close "
                           f"to tell (`{claim.first}` {a:.3f}, `{claim.second}` {b:.3f}).", claim.concept)
     holds = a > b
-    claimed = said is not None
     label = ("the gap (validation minus training loss) over the last epochs" if claim.kind == "larger-gap"
              else f"{claim.metric} at the last epoch")
     figures = f"{label}: `{claim.first}` {a:.3f}, `{claim.second}` {b:.3f}"

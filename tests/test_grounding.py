@@ -65,6 +65,19 @@ def test_the_onset_epoch_is_compared_with_the_lowest_validation_loss(epoch: int,
     assert "`deep` at epoch 2" in check.message and "`shallow` at epoch 4" in check.message
 
 
+def test_a_decimal_number_does_not_end_the_claims_sentence() -> None:
+    (check,) = check_claims("The MLP reached 98.6% on validation and won by a hair.", [WINNER], RUN)
+    assert check.status == "disagrees"
+
+
+def test_in_a_sentence_matching_both_sides_the_subject_decides() -> None:
+    text = "The shallow model has a larger gap than the deep one: the deep model's gap is not the larger gap."
+    (check,) = check_claims(text, [DEEP_GAP], RUN)
+    assert check.status == "disagrees"
+    (check,) = check_claims("The deep model shows a larger gap than the shallow one.", [DEEP_GAP], RUN)
+    assert check.status == "agrees"
+
+
 def test_a_claim_about_a_history_that_was_not_exported_is_unchecked() -> None:
     (check,) = check_claims("The deeper model shows a larger gap.", [DEEP_GAP], {"deep": RUN["deep"]})
     assert check.status == "unchecked" and "`shallow` was not exported" in check.message
