@@ -32,7 +32,8 @@ class Claim(BaseModel):
     than ``second``. ``higher-metric``: ``first`` ends with a higher ``metric`` than
     ``second``. ``onset-epoch``: the epoch the answer names (the ``epoch`` group of a
     ``says`` pattern) is within ``tolerance`` of the epoch with the lowest validation
-    loss of one of ``histories``.
+    loss of one of ``histories`` (of the model the sentence names last before the epoch,
+    where ``names`` tells how students call each model).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,6 +46,8 @@ class Claim(BaseModel):
     first: str = ""
     second: str = ""
     histories: list[str] = Field(default_factory=list)
+    names: dict[str, str] = Field(default_factory=dict, description="onset-epoch: a pattern for each history's "
+                                  "model as students name it ('deep\\w*|two hidden' for the deeper one)")
     metric: str = "val_accuracy"
     tolerance: int = 2
     margin: float = Field(default=0.0, ge=0, description="a difference this small is too close to call either way")
@@ -130,6 +133,17 @@ def _pair(claim: Claim, histories: Mapping[str, HistoryData]) -> tuple[float, fl
     return a, b
 
 
+def _named_before(claim: Claim, match: re.Match[str]) -> list[str]:
+    """The histories an epoch may be about: of the model named last before it in its sentence
+    ("the one-layer model overfits first, from epoch 5, while the deep one ..." is about the
+    one-layer model), or all of them where no model is named."""
+    before = match.string[: match.start("epoch")]
+    last = {name: max((m.end() for m in re.finditer(pattern, before, re.IGNORECASE)), default=-1)
+            for name, pattern in claim.names.items()}
+    named = max(last, key=last.__getitem__, default=None)
+    return [named] if named is not None and last[named] >= 0 else claim.histories
+
+
 def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryData]) -> ClaimCheck | None:
     statement = _statement(claim, sentences)
     if statement is None:
@@ -140,7 +154,7 @@ def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryDa
             epoch = int(match.group("epoch"))
         except (IndexError, ValueError, TypeError):
             return None
-        best = {n: _best_epoch(histories[n]) for n in claim.histories if n in histories}
+        best = {n: _best_epoch(histories[n]) for n in _named_before(claim, match) if n in histories}
         found = {n: e for n, e in best.items() if e is not None}
         if not found:
             return ClaimCheck(claim.id, "unchecked", f"You name epoch {epoch}; no validation loss was exported "

@@ -78,6 +78,19 @@ def test_in_a_sentence_matching_both_sides_the_subject_decides() -> None:
     assert check.status == "agrees"
 
 
+def test_an_epoch_is_compared_with_the_model_named_before_it() -> None:
+    named = ONSET.model_copy(update={"names": {"deep": r"\bdeep\w*", "shallow": r"shallow\w*"}})
+    # The deep model's validation loss is lowest at epoch 2, the shallow one's at epoch 4.
+    text = "The shallow model overfits first, from epoch 2 on, while the deep one keeps improving."
+    (check,) = check_claims(text, [named], RUN)
+    assert check.status == "disagrees" and "`shallow` at epoch 4" in check.message
+    (check,) = check_claims("The deep model overfits from epoch 2 on.", [named], RUN)
+    assert check.status == "agrees"
+    # Without names (or a model named), any of the models' epochs will do.
+    (check,) = check_claims(text, [ONSET], RUN)
+    assert check.status == "agrees"
+
+
 def test_a_claim_about_a_history_that_was_not_exported_is_unchecked() -> None:
     (check,) = check_claims("The deeper model shows a larger gap.", [DEEP_GAP], {"deep": RUN["deep"]})
     assert check.status == "unchecked" and "`shallow` was not exported" in check.message
