@@ -39,6 +39,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -47,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from autograder.artifacts import HistoryData
 from autograder.embedding import Embedder, EmbedderUnavailable, load_embedder
 from autograder.grounding import Claim, ClaimCheck, check_claims, pattern_text
+from autograder.probes import ConceptProbes, concept_probes
 
 __all__ = ["AnswerGrade", "Concept", "ConceptHit", "DiscussionRubric", "Misconception", "grade_answer"]
 
@@ -107,6 +109,10 @@ class DiscussionRubric(BaseModel):
     pattern_margin: float = Field(default=0.12, description="how much further from this concept than from the "
                                   "question's closest other a sentence may be for a pattern hit in it to count")
     confirm: float = Field(default=0.36, description="similarity a sentence needs for a pattern hit to count")
+    probe_floor: float = Field(default=0.45, description="where the question has example statements: how likely "
+                               "its probe must find some sentence to make a concept the rules found")
+    probe_lead: float = Field(default=0.2, description="a concept found in a sentence that leads the question's "
+                              "other concepts by this much stands, whatever its probe says")
     max_density: float = Field(default=25.0, description="pattern matches per 100 words above which the "
                                "answer reads as keyword stuffing: patterns stop counting and a person reviews it")
     band: float = Field(default=0.03, description="a similarity this close to a threshold is undecided")
@@ -265,6 +271,7 @@ def grade_answer(
     other_answers: Mapping[str, str] | None = None,
     other_questions: Mapping[str, Sequence[Sequence[str]]] | None = None,
     histories: Mapping[str, HistoryData] | None = None,
+    statements: Path | None = None,
     method: Literal["embedding", "regex"] | None = None,
 ) -> AnswerGrade:
     """Grade ``text`` against ``rubric``, out of ``total`` points.
@@ -272,7 +279,9 @@ def grade_answer(
     ``other_answers``: the student's answers to the lab's other questions (by tag), to
     recognise one pasted here; ``other_questions``: the course's other questions (by tag),
     each as its concepts' phrases, to recognise an answer to one of them; ``histories``:
-    the student's exported training histories, for the claims.
+    the student's exported training histories, for the claims; ``statements``: the
+    question's example statements, whose probes must also read a sentence as a concept
+    (:mod:`autograder.probes`).
     """
     method = method or rubric.method
     name = "regex" if method == "regex" else "embedding"
@@ -306,7 +315,11 @@ def grade_answer(
         return AnswerGrade(fallback.verdict, fallback.message, fallback.earned, total, min(fallback.confidence, 0.3),
                            "regex (fallback)", fallback.concepts, fallback.misconceptions, claims,
                            note=f"Graded by patterns only: {embedder.reason}.")
-    return _grade_embedding(text, rubric, total, claims, embedder, question, other_questions or {})
+    probes = concept_probes(
+        statements, {c.id: c.paraphrases for c in rubric.concepts},
+        {c.id: [p for m in rubric.misconceptions if c.id in m.against for p in m.paraphrases] for c in rubric.concepts},
+        embedder) if statements else None
+    return _grade_embedding(text, rubric, total, claims, embedder, question, other_questions or {}, probes)
 
 
 def _apply_claims(points: dict[str, float], claims: tuple[ClaimCheck, ...]) -> dict[str, str]:
@@ -362,6 +375,7 @@ def _grade_embedding(
     embedder: Embedder,
     question: str,
     other_questions: Mapping[str, Sequence[Sequence[str]]],
+    probes: ConceptProbes | None,
 ) -> AnswerGrade:
     sentences = _sentences(text)
     # A sentence copied from the question restates it and earns nothing.
@@ -446,14 +460,25 @@ def _grade_embedding(
         about = (usable[:, j] & ~blocked[:, j] & (leads >= -rubric.band)
                  & (matrix[:, j] >= nearest_other - rubric.pattern_margin))
         hit_sim = float(matrix[about, j].max()) if about.any() else None
+        support = -1.0  # how far the sentence that earns the concept leads the question's others
         if hit_sim is not None and hit_sim >= rubric.confirm:
             covered, unsure = True, abs(hit_sim - rubric.confirm) < rubric.band
+            support = float(leads[about & (matrix[:, j] >= rubric.confirm)].max())
         elif sim >= rubric.strong or (sim >= rubric.match and lead >= rubric.specificity):
             covered, unsure = True, abs(sim - rubric.match) < rubric.band or abs(sim - rubric.strong) < rubric.band
+            support = lead
         else:
             # The words without the meaning, or a near miss of a paraphrase: a person decides.
             covered = False
             unsure = bool(found[:, j].any()) or (sim >= rubric.match - rubric.band and lead >= rubric.specificity)
+        read_as = probes.probability(concept.id, u) if probes else None
+        if read_as is not None:
+            # Found by the rules, but not in a sentence clearly about it: the probe must also
+            # read some sentence as the concept (keyword salad reads as none).
+            likeliest = float(np.where(blocked[:, j], 0.0, read_as).max())
+            if covered and likeliest < rubric.probe_floor and support < rubric.probe_lead:
+                covered = False
+                unsure = unsure or likeliest >= rubric.probe_floor - 0.1
         points[concept.id] = weight if covered else 0.0
         undecided.append(unsure or suspicious)
     notes = _apply_claims(points, claims)

@@ -115,11 +115,22 @@ class Lab:
         """The course's reference implementation of this lab."""
         return self.course.reference / f"{self.spec.reference}.py"
 
+    @property
+    def statements_folder(self) -> Path:
+        """The example statements of the lab's discussion questions, next to its rubric."""
+        return self.rubric.path.parent / "statements" / self.id
+
+    def statements(self, tag: str) -> Path | None:
+        """The example statements of the question ``tag`` (None where it has none)."""
+        path = self.statements_folder / f"{tag}.yaml"
+        return path if path.is_file() else None
+
     def fingerprint(self) -> str:
-        """A hash of the lab's contract, rubric and reference: a result graded under another
-        fingerprint may differ, so a batch rerun regrades it."""
+        """A hash of the lab's contract, rubric, example statements and reference: a result
+        graded under another fingerprint may differ, so a batch rerun regrades it."""
         digest = hashlib.sha256()
-        for path in (self.folder / "lab.yaml", self.rubric.path, self.reference_path):
+        statements = sorted(self.statements_folder.glob("*.yaml"))
+        for path in (self.folder / "lab.yaml", self.rubric.path, *statements, self.reference_path):
             digest.update(path.name.encode())
             digest.update(path.read_bytes() if path.is_file() else b"-")
         return digest.hexdigest()

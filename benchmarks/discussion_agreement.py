@@ -55,7 +55,7 @@ def grade_all(answers: Iterable[LabelledAnswer], labs: dict[str, Lab], method: s
         grade = grade_answer(
             a.text, rubric, total=points, question=question_text(lab, a.tag),
             placeholder=lab.spec.discussions[a.tag].placeholder, other_questions=other_questions(lab, a.tag),
-            histories=a.histories, method=method,  # type: ignore[arg-type]
+            histories=a.histories, statements=lab.statements(a.tag), method=method,  # type: ignore[arg-type]
         )
         graded.append(Graded(a, grade.earned, grade.needs_review(rubric.confidence_bar),
                              time.perf_counter() - started))

@@ -98,9 +98,9 @@ def test_a_claim_the_students_curves_contradict_costs_its_concept(mlp: Lab) -> N
 
 
 def test_a_misconception_costs_points(mlp: Lab) -> None:
-    right = ("Without a hidden layer the model is linear, so it draws a straight line, and the two cosine curves "
-             "cannot be separated by a line, whatever the weights. A hidden layer with a non-linear activation is what "
-             "lets a network bend its boundary around the curves.")
+    right = ("Without a hidden layer the model is linear, so its decision boundary is a straight line, whatever the "
+             "weights. The two cosine curves cannot be separated by any straight line: they need a curved boundary. A "
+             "hidden layer with a non-linear activation is what lets a network bend its boundary around the curves.")
     wrong = " The baseline fails because it was not trained for enough epochs; with more epochs it would work."
     result = grade(mlp, "baseline-limits", right + wrong)
     assert result.misconceptions == ("training longer or a different learning rate cannot fix a linear model",)

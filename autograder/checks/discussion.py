@@ -101,6 +101,7 @@ def discussion(ctx: CheckContext, *, tag: str, **settings: Any) -> Outcome:
     grade = grade_answer(
         answer.text, rubric, total=total or 1.0, question=answer.question, placeholder=spec.placeholder,
         other_answers=others, other_questions=other_questions(ctx.lab, tag), histories=_histories(ctx, rubric.claims),
+        statements=ctx.lab.statements(tag),
     )
     evidence = {
         "expected": [c.description for c in rubric.concepts],
@@ -152,5 +153,5 @@ def grade_text(
     return grade_answer(
         text, rubric, total=points, question=question_text(lab, tag), placeholder=spec.placeholder,
         other_questions=other_questions(lab, tag),
-        histories=histories or {}, method=method,
+        histories=histories or {}, statements=lab.statements(tag), method=method,
     )
