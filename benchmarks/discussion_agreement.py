@@ -1,6 +1,6 @@
 """Agreement of the discussion grader with an instructor's points, per method and half.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/discussion_agreement.py [--tune] [--details]
+    PYTHONPATH=. .venv/bin/python benchmarks/discussion_agreement.py [--tune] [--details] [--by-kind] [--probe-cv]
 
 Grades every labelled answer of tests/discussion_answers/ with the regex method and the
 embedding method (each question's rubric as it is in rubrics/), and prints for each
@@ -10,7 +10,9 @@ first read to improve it, the second never, see tests/discussion_set.py):
 exact points (the same whole number), within one point, false full marks (full marks
 for an answer the instructor did not give them), full marks given to keyword-stuffed
 or off-topic answers, the share flagged for review, and the time per answer.
-``--tune`` searches the embedding thresholds (confirm, match, specificity) on the tune half only.
+``--tune`` searches the embedding thresholds (confirm, match, specificity) on the tune half only;
+``--probe-cv`` prints how well each concept's probe tells its right example statements from
+its wrong ones (rubrics/statements/, cross-validated).
 """
 
 from __future__ import annotations
@@ -23,13 +25,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.checks.discussion import discussion_rubric, other_questions, question_text
 from autograder.concepts import grade_answer
 from autograder.course import find_course
-from autograder.embedding import load_embedder
+from autograder.embedding import EmbedderUnavailable, load_embedder
 from autograder.labs import Lab, load_lab
+from autograder.probes import load_statements
 from tests.discussion_set import LabelledAnswer, load_answers
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,11 +94,33 @@ def print_table(rows: list[tuple[str, str, dict[str, float]]]) -> None:
               f"{s['ms_per_answer']:7.1f}")
 
 
+def print_probe_cv(labs: dict[str, Lab]) -> None:
+    embedder = load_embedder()
+    assert not isinstance(embedder, EmbedderUnavailable), embedder.reason
+    accuracies = []
+    for lab in labs.values():
+        for tag in lab.spec.discussions:
+            path = lab.statements(tag)
+            if path is None:
+                continue
+            rubric = discussion_rubric(lab, tag)[0]
+            for concept_id, examples in load_statements(path, [c.id for c in rubric.concepts]).concepts.items():
+                vectors = embedder.encode(examples.right + examples.wrong)
+                labels = np.array([1] * len(examples.right) + [0] * len(examples.wrong))
+                model = LogisticRegression(class_weight="balanced", max_iter=2000)
+                accuracy = float(cross_val_score(model, vectors, labels, cv=5).mean())
+                accuracies.append(accuracy)
+                print(f"{tag:18} {concept_id:20} right vs wrong {accuracy:.2f}")
+    print(f"median {float(np.median(accuracies)):.2f} over {len(accuracies)} concepts (0.5 is chance)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tune", action="store_true", help="search match/partial thresholds on the tune half")
     parser.add_argument("--details", action="store_true", help="list the answers off by more than one point")
     parser.add_argument("--by-kind", action="store_true", help="also break the embedding method down by kind")
+    parser.add_argument("--probe-cv", action="store_true", help="how well a concept's probe tells its right "
+                        "statements from its wrong ones (5-fold cross-validated accuracy; 0.5 is chance)")
     args = parser.parse_args()
 
     course = find_course(REPO)
@@ -101,6 +130,10 @@ def main() -> None:
     load_embedder()
     print(f"{len(answers)} labelled answers over {len({a.tag for a in answers})} questions; "
           f"model loaded in {time.perf_counter() - started:.1f}s")
+
+    if args.probe_cv:
+        print_probe_cv(labs)
+        return
 
     if args.tune:
         tune = [a for a in answers if a.half == "tune"]
