@@ -22,7 +22,10 @@ paraphrases, in one of two ways:
 
 The second condition matters because every sentence of an on-topic answer is somewhat
 close to every concept of its question; similarity alone gave points for concepts an
-answer never made. Misconceptions cost points when a sentence makes them; claims about
+answer never made. Where the question has example statements, a concept found in a
+sentence that does not clearly lead the others (by ``probe_lead``) must also be read as
+the concept by its probe (:mod:`autograder.probes`): keyword salad holds the words and
+sits near the paraphrases, but reads as no concept. Misconceptions cost points when a sentence makes them; claims about
 the student's own run are checked against their curves (:mod:`autograder.grounding`).
 The confidence is the share of the points decided away from a threshold; a pattern hit
 in a sentence the model finds unrelated is undecided too, and goes to a person.
@@ -478,7 +481,7 @@ def _grade_embedding(
             likeliest = float(np.where(blocked[:, j], 0.0, read_as).max())
             if covered and likeliest < rubric.probe_floor and support < rubric.probe_lead:
                 covered = False
-                unsure = unsure or likeliest >= rubric.probe_floor - 0.1
+                unsure = unsure or likeliest >= rubric.probe_floor - 0.1  # a near veto goes to a person
         points[concept.id] = weight if covered else 0.0
         undecided.append(unsure or suspicious)
     notes = _apply_claims(points, claims)

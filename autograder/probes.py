@@ -10,12 +10,13 @@ as the concept at all: a sentence near a concept's paraphrases, or holding its w
 the probe does not take for it ("the spatial parameters of the optimiser convolve the
 MLP") earns nothing.
 
-Measured on the labelled answers, the probes mostly learnt *what is about the concept*:
-right and wrong statements of the same concept stay near chance apart (cross-validated),
-so the probes catch keyword salad and stray sentences, not a fact stated backwards.
-The probes are small and quick to fit (milliseconds), so they are fitted when first
-needed in a process, from the statements as they are on disk: no trained file to keep in
-step with its examples.
+What the probes learn is mostly *what is about the concept*: a probe tells a concept's
+right statements from its wrong ones little better than chance (cross-validated median
+0.60, ``benchmarks/discussion_agreement.py --probe-cv``), so they catch keyword salad and
+stray sentences, not a fact stated backwards. Fitting takes milliseconds once the few
+hundred statements are embedded (a second or two per question), so the probes are fitted
+when first needed in a process, from the statements as they are on disk: no trained file
+to keep in step with its examples.
 """
 
 from __future__ import annotations
