@@ -251,8 +251,8 @@ def copied_share(answer: str, source: str) -> float:
     return len(mine & _trigrams(source)) / len(mine) if mine and source else 0.0
 
 
-def _matches(patterns: Sequence[str], text: str) -> bool:
-    masked = pattern_text(text)
+def _matches(patterns: Sequence[str], masked: str) -> bool:
+    """Whether any pattern occurs in ``masked`` (a text as :func:`pattern_text` gives it)."""
     return any(re.search(p, masked, re.IGNORECASE) for p in patterns)
 
 
@@ -357,12 +357,13 @@ def _message(concepts: Sequence[ConceptHit], misconceptions: Sequence[str], clai
 def _grade_regex(text: str, rubric: DiscussionRubric, total: float, claims: tuple[ClaimCheck, ...]) -> AnswerGrade:
     """The pattern matcher: a concept is covered when any of its patterns occurs."""
     weights = _concept_points(rubric, total)
-    points = {c.id: (w if _matches(c.any, text) else 0.0)
+    masked = pattern_text(text)
+    points = {c.id: (w if _matches(c.any, masked) else 0.0)
               for c, w in zip(rubric.concepts, weights, strict=True)}
     notes = _apply_claims(points, claims)
     hits = tuple(ConceptHit(c.id, c.description, w, points[c.id], None, note=notes.get(c.id, ""))
                  for c, w in zip(rubric.concepts, weights, strict=True))
-    wrong = [m for m in rubric.misconceptions if _matches(m.any, text)]
+    wrong = [m for m in rubric.misconceptions if _matches(m.any, masked)]
     earned = max(0.0, sum(points.values()) - sum(m.penalty for m in wrong))
     # Patterns cannot tell a paraphrase they miss from a gap: partial coverage goes to a person.
     confidence = 0.3 if 0 < earned < total else 0.8
@@ -395,6 +396,7 @@ def _grade_embedding(
         prose = own
     units: list[str] = prose + [f"{a} {b}" for a, b in itertools.pairwise(prose)]
     u = embedder.encode(units)
+    masked_units = [pattern_text(unit) for unit in units]
 
     weights = _concept_points(rubric, total)
     column = {c.id: j for j, c in enumerate(rubric.concepts)}
@@ -414,7 +416,7 @@ def _grade_embedding(
             for concept_id in mis.against:
                 hits &= m_sims > matrix[:, column[concept_id]] + 0.02
         # Patterns catch a reversed direction ("valid padding keeps the size"), which embeddings blur.
-        hits |= np.array([_matches(mis.any, unit) for unit in units], dtype=bool)
+        hits |= np.array([_matches(mis.any, unit) for unit in masked_units], dtype=bool)
         if hits.any():
             wrong.append(mis.description)
             penalty += mis.penalty
@@ -440,11 +442,12 @@ def _grade_embedding(
     points: dict[str, float] = {}
     undecided: list[bool] = []
     # Which concepts' patterns each unit holds.
-    found = np.array([[_matches(c.any, unit) for c in rubric.concepts] for unit in units], dtype=bool)
+    found = np.array([[_matches(c.any, unit) for c in rubric.concepts] for unit in masked_units], dtype=bool)
     usable = found.copy()
     # Keyword stuffing in sentences: the rubric's terms far denser than any explanation has them.
     # (A rule on concepts named per sentence was measured too: it cost real answers more than it caught.)
-    matches = sum(len(re.findall(p, pattern_text(text), re.IGNORECASE)) for c in rubric.concepts for p in c.any)
+    masked_text = pattern_text(text)
+    matches = sum(len(re.findall(p, masked_text, re.IGNORECASE)) for c in rubric.concepts for p in c.any)
     density = 100 * matches / max(1, len(_words(text)))
     if density >= rubric.max_density:
         usable[:] = False
