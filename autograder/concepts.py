@@ -24,7 +24,7 @@ The second condition matters because every sentence of an on-topic answer is som
 close to every concept of its question; similarity alone gave points for concepts an
 answer never made. Where the question has example statements, a concept found in a
 sentence that does not clearly lead the others (by ``probe_lead``) must also be read as
-the concept by its probe (:mod:`autograder.probes`): keyword salad holds the words and
+the concept by its probe (:mod:`autograder.concept_probes`): keyword salad holds the words and
 sits near the paraphrases, but reads as no concept. Misconceptions cost points when a sentence makes them; claims about
 the student's own run are checked against their curves (:mod:`autograder.grounding`).
 The confidence is the share of the points decided away from a threshold; a pattern hit
@@ -49,9 +49,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from autograder.artifacts import HistoryData
+from autograder.concept_probes import ConceptProbes, concept_probes
 from autograder.embedding import Embedder, EmbedderUnavailable, load_embedder
 from autograder.grounding import Claim, ClaimCheck, check_claims, pattern_text
-from autograder.probes import ConceptProbes, concept_probes
 
 __all__ = ["AnswerGrade", "Concept", "ConceptHit", "DiscussionRubric", "Misconception", "grade_answer"]
 
@@ -284,7 +284,7 @@ def grade_answer(
     each as its concepts' phrases, to recognise an answer to one of them; ``histories``:
     the student's exported training histories, for the claims; ``statements``: the
     question's example statements, whose probes must also read a sentence as a concept
-    (:mod:`autograder.probes`).
+    (:mod:`autograder.concept_probes`).
     """
     method = method or rubric.method
     name = "regex" if method == "regex" else "embedding"

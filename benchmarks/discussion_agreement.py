@@ -32,11 +32,11 @@ from sklearn.model_selection import cross_val_score
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.checks.discussion import discussion_rubric, other_questions, question_text
+from autograder.concept_probes import load_statements
 from autograder.concepts import grade_answer
 from autograder.course import find_course
 from autograder.embedding import EmbedderUnavailable, load_embedder
 from autograder.labs import Lab, load_lab
-from autograder.probes import load_statements
 from tests.discussion_set import LabelledAnswer, load_answers
 
 REPO = Path(__file__).resolve().parent.parent
