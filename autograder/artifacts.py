@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from autograder.errors import ArtifactError
+from autograder.quiet import import_keras
 
 _SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -139,8 +139,7 @@ class ArtifactBundle:
     def keras_model(self, name: str) -> Any:
         if name not in self._cache:
             path = self._path(name, ".keras")
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the grader's log is for grading, not TF
-            import keras
+            keras = import_keras()
 
             try:
                 # safe_mode refuses Lambda layers' bytecode; unknown custom classes fail to resolve.

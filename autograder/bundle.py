@@ -13,16 +13,17 @@ only when the instructor grades.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import numpy as np
 import yaml
 
 from autograder.checks.architecture import _layers
 from autograder.labs import Lab
 from autograder.reference import load_reference_module
+from autograder.stated_rules import lab_rules, state_rules
 
 _DATA_ARGS = ("x", "y", "x_test", "y_test")
 
@@ -92,7 +93,10 @@ def write_student_bundle(lab: Lab, out: Path, profile: str = "full") -> Path:
     rng = np.random.default_rng(0)
     folder = out / "assignments" / lab.id
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(lab.template, folder / "template.ipynb")
+    # The committed template, stating the rubric's rules as they are now (as `release` would).
+    template = nbformat.read(lab.template, as_version=4)
+    state_rules(template, lab_rules(lab))
+    nbformat.write(template, folder / "template.ipynb")
 
     shipped: dict[str, np.ndarray[Any, Any]] = {}
     parts = []

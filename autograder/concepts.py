@@ -5,7 +5,10 @@ a copy of the question, not another question's answer pasted in, not a list of t
 (sentences need function words, or relations as notes have them: "validation loss epoch
 gap early stopping" is not prose, "more layers -> more capacity" is; in an answer written
 mostly in sentences, its other lines count too),
-and not off-topic (no sentence near any concept).
+and not off-topic (no sentence near any concept). An answer outside the question's word
+limits is still graded on what it says, then loses a bounded share of the points
+(``length_penalty``) and goes to a person; the limits are stated in the student's template
+(:mod:`autograder.stated_rules`), so no answer loses points to a rule it could not see.
 
 Each concept is then judged on the answer's prose sentences (and pairs of neighbouring
 sentences), embedded with a sentence-embedding model and compared with the concept's
@@ -41,7 +44,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,7 +56,9 @@ from autograder.concept_probes import ConceptProbes, concept_probes
 from autograder.embedding import Embedder, EmbedderUnavailable, load_embedder
 from autograder.grounding import Claim, ClaimCheck, check_claims, pattern_text
 
-__all__ = ["AnswerGrade", "Concept", "ConceptHit", "DiscussionRubric", "Misconception", "grade_answer"]
+__all__ = [
+    "AnswerGrade", "Concept", "ConceptHit", "DiscussionRubric", "LengthBreach", "Misconception", "grade_answer",
+]
 
 
 class Concept(BaseModel):
@@ -101,8 +106,11 @@ class DiscussionRubric(BaseModel):
     concepts: list[Concept]
     misconceptions: list[Misconception] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
-    min_words: int = 30
-    max_words: int = 600
+    min_words: int = Field(default=30, ge=0, description="fewer words cost ``length_penalty`` (stated in the template)")
+    max_words: int = Field(default=600, ge=1, description="more words cost ``length_penalty`` (stated in the template)")
+    length_penalty: float = Field(default=0.2, ge=0, le=1, description="the share of the question's points an "
+                                  "answer outside min_words..max_words loses; it is still graded on what it says, "
+                                  "and goes to a person")
     method: Literal["embedding", "regex"] = "embedding"
     match: float = Field(default=0.50, description="similarity that covers a concept without its patterns")
     specificity: float = Field(default=0.16, description="how much closer to this concept than to the "
@@ -125,6 +133,8 @@ class DiscussionRubric(BaseModel):
 
     @model_validator(mode="after")
     def _known_concepts(self) -> DiscussionRubric:
+        if self.min_words > self.max_words:
+            raise ValueError(f"min_words ({self.min_words}) is above max_words ({self.max_words})")
         ids = {c.id for c in self.concepts}
         for mis in self.misconceptions:
             unknown = sorted(set(mis.against) - ids)
@@ -146,13 +156,32 @@ class ConceptHit:
 
 
 @dataclass(frozen=True)
+class LengthBreach:
+    """An answer outside the question's word limits, and what that cost it."""
+
+    words: int
+    limit: int
+    side: Literal["short", "long"]
+    cost: float
+    """Points taken off (the rubric's ``length_penalty`` share, no more than the answer earned)."""
+
+    def message(self, rubric: DiscussionRubric, total: float) -> str:
+        # In shares, not points: the check may grade out of a normalised total.
+        where = "under the minimum" if self.side == "short" else "over the limit"
+        if self.cost > 0:
+            return (f"The answer has {self.words} words, {where} of {self.limit}: that cost "
+                    f"{self.cost / total:.0%} of the question's points. Keep it to "
+                    f"{rubric.min_words}–{rubric.max_words} words.")
+        return (f"The answer has {self.words} words, {where} of {self.limit} (outside "
+                f"{rubric.min_words}–{rubric.max_words} words an answer loses {rubric.length_penalty:.0%} "
+                "of the question's points).")
+
+
+@dataclass(frozen=True)
 class AnswerGrade:
     """What the grader made of one answer. ``earned`` is out of the concepts' points."""
 
-    verdict: Literal[
-        "graded", "missing", "placeholder", "too-short", "too-long", "copied", "other-answer", "not-prose",
-        "off-topic",
-    ]
+    verdict: Literal["graded", "missing", "placeholder", "copied", "other-answer", "not-prose", "off-topic"]
     message: str
     earned: float
     max_points: float
@@ -162,13 +191,15 @@ class AnswerGrade:
     misconceptions: tuple[str, ...] = ()
     claims: tuple[ClaimCheck, ...] = ()
     note: str = ""
+    length: LengthBreach | None = None
+    """Set when the answer is outside the word limits: a person reviews what that cost."""
 
     @property
     def fraction(self) -> float:
         return self.earned / self.max_points if self.max_points else 0.0
 
     def needs_review(self, bar: float) -> bool:
-        return self.confidence < bar
+        return self.confidence < bar or self.length is not None
 
     def evidence(self) -> dict[str, Any]:
         return {
@@ -184,6 +215,8 @@ class AnswerGrade:
             "misconceptions": list(self.misconceptions),
             "claims": [{"id": c.id, "status": c.status, "message": c.message} for c in self.claims],
             **({"note": self.note} if self.note else {}),
+            **({"length": {"words": self.length.words, "limit": self.length.limit, "side": self.length.side,
+                           "cost": round(self.length.cost, 2)}} if self.length else {}),
         }
 
 
@@ -298,10 +331,6 @@ def grade_answer(
         return gate("missing", "The answer is empty: write it in the discussion cell.")
     if placeholder and placeholder.lower() in text.lower() and words < len(placeholder.split()) + 5:
         return gate("placeholder", "The discussion is still the placeholder: replace it with your answer.")
-    if words < rubric.min_words:
-        return gate("too-short", f"The answer has {words} words; explain in at least {rubric.min_words}.")
-    if words > rubric.max_words:
-        return gate("too-long", f"The answer has {words} words; keep it under {rubric.max_words}.")
     if question and copied_share(text, question) > 0.6:
         return gate("copied", "The answer repeats the question: write your own explanation.")
     for tag, other in (other_answers or {}).items():
@@ -311,18 +340,33 @@ def grade_answer(
 
     claims = check_claims(text, rubric.claims, histories or {})
     if method == "regex":
-        return _grade_regex(text, rubric, total, claims)
+        return _charge_length(_grade_regex(text, rubric, total, claims), words, rubric)
     embedder = load_embedder()
     if isinstance(embedder, EmbedderUnavailable):
         fallback = _grade_regex(text, rubric, total, claims)
-        return AnswerGrade(fallback.verdict, fallback.message, fallback.earned, total, min(fallback.confidence, 0.3),
-                           "regex (fallback)", fallback.concepts, fallback.misconceptions, claims,
-                           note=f"Graded by patterns only: {embedder.reason}.")
+        return _charge_length(AnswerGrade(
+            fallback.verdict, fallback.message, fallback.earned, total, min(fallback.confidence, 0.3),
+            "regex (fallback)", fallback.concepts, fallback.misconceptions, claims,
+            note=f"Graded by patterns only: {embedder.reason}."), words, rubric)
     probes = concept_probes(
         statements, {c.id: c.paraphrases for c in rubric.concepts},
         {c.id: [p for m in rubric.misconceptions if c.id in m.against for p in m.paraphrases] for c in rubric.concepts},
         embedder) if statements else None
-    return _grade_embedding(text, rubric, total, claims, embedder, question, other_questions or {}, probes)
+    graded = _grade_embedding(text, rubric, total, claims, embedder, question, other_questions or {}, probes)
+    return _charge_length(graded, words, rubric)
+
+
+def _charge_length(grade: AnswerGrade, words: int, rubric: DiscussionRubric) -> AnswerGrade:
+    """An answer outside the word limits keeps what it earned on content, less the rubric's
+    ``length_penalty`` share of the points: a limit broken by a few words must not cost a
+    correct answer everything, and the template states the limits and their cost."""
+    if grade.verdict != "graded" or rubric.min_words <= words <= rubric.max_words:
+        return grade
+    short = words < rubric.min_words
+    cost = min(grade.earned, rubric.length_penalty * grade.max_points)
+    breach = LengthBreach(words, rubric.min_words if short else rubric.max_words, "short" if short else "long", cost)
+    return replace(grade, earned=grade.earned - cost, length=breach,
+                   message=f"{grade.message} {breach.message(rubric, grade.max_points)}".strip())
 
 
 def _apply_claims(points: dict[str, float], claims: tuple[ClaimCheck, ...]) -> dict[str, str]:
@@ -386,10 +430,18 @@ def _grade_embedding(
     own = [s for s in sentences if not (question and copied_share(s, question) > 0.5)]
     prose = [s for s in own if is_prose(s)]
     prose_words = sum(len(_words(s)) for s in prose)
-    if prose_words < max(8, rubric.min_words // 2):
-        return AnswerGrade("not-prose", "The answer does not read as sentences: explain in your own words "
-                           "rather than listing terms.", 0.0, total, 0.9, "embedding")
-    if prose_words >= _PROSE_SHARE * sum(len(_words(s)) for s in own):
+    own_words = sum(len(_words(s)) for s in own)
+    # Enough of it in sentences: half the minimum length, or, in an answer shorter than
+    # that minimum (graded all the same, see _charge_length), half of its own words.
+    short = len(_words(_clean(text))) < rubric.min_words
+    needed = max(4, own_words // 2) if short else max(8, rubric.min_words // 2)
+    if prose_words < needed:
+        message = ("The answer does not read as sentences: explain in your own words rather than listing terms."
+                   if not short else
+                   f"The answer has too few sentences to grade ({prose_words} words in sentences): explain in your "
+                   f"own words, in {rubric.min_words}–{rubric.max_words} words.")
+        return AnswerGrade("not-prose", message, 0.0, total, 0.9, "embedding")
+    if prose_words >= _PROSE_SHARE * own_words:
         # An answer written in sentences is read whole: its notes-style lines ("GRU best
         # (0.108), RNN next, LSTM worst.") make points too. Only in an answer that is mostly
         # term lists do the lists stay out.

@@ -15,6 +15,9 @@ from nbformat import NotebookNode
 from autograder.labs import DiscussionSpec
 
 _SOLUTION_MARKERS = re.compile(r"<!--\s*(BEGIN|END) SOLUTION\s*-->")
+RULES_LINE = re.compile(r"^\*\(Graded on what it explains\b.*\)\*[ \t]*$", re.MULTILINE)
+"""The line that states a question's grading rules (:mod:`autograder.stated_rules` writes it):
+part of the question, never of an answer, even where a student copied it into theirs."""
 
 
 @dataclass(frozen=True)
@@ -36,23 +39,29 @@ def _heading_lines(source: str) -> list[str]:
     return [line.lstrip("#").strip() for line in source.splitlines() if line.lstrip().startswith("#")]
 
 
-def _question(cells: list[NotebookNode], wanted: str) -> tuple[int, str] | None:
+def _answer_text(source: str) -> str:
+    return RULES_LINE.sub("", _SOLUTION_MARKERS.sub("", source)).strip()
+
+
+def question_cell(cells: list[NotebookNode], spec: DiscussionSpec) -> int | None:
+    """The index of the Markdown cell with the question's heading (None if there is none)."""
+    wanted = _normalise(spec.heading)
     for i, cell in enumerate(cells):
         if cell.cell_type == "markdown" and any(wanted in _normalise(h) for h in _heading_lines(cell.source)):
-            return i, cell.source
+            return i
     return None
 
 
 def find_answer(node: NotebookNode, tag: str, spec: DiscussionSpec) -> DiscussionAnswer:
     cells = node.cells
-    wanted = _normalise(spec.heading)
-    question = _question(cells, wanted)
+    index = question_cell(cells, spec)
+    question = None if index is None else (index, cells[index].source)
     tagged = [
         i for i, c in enumerate(cells)
         if c.cell_type == "markdown" and tag in c.get("metadata", {}).get("tags", [])
     ]
     if tagged:
-        text = "\n\n".join(_SOLUTION_MARKERS.sub("", cells[i].source).strip() for i in tagged)
+        text = "\n\n".join(_answer_text(cells[i].source) for i in tagged)
         note = f"The tag `{tag}` is on {len(tagged)} cells; their texts were read together." if len(tagged) > 1 else ""
         return DiscussionAnswer(tag, text, "tag", tuple(tagged), note, question[1] if question else "")
 
@@ -71,7 +80,7 @@ def find_answer(node: NotebookNode, tag: str, spec: DiscussionSpec) -> Discussio
         if not parts:
             parts = ["\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("#"))]
             used = [i]
-        text = _SOLUTION_MARKERS.sub("", "\n\n".join(parts)).strip()
+        text = _answer_text("\n\n".join(parts))
         note = (
             f"The answer cell has lost its tag `{tag}`; the text under the heading “{spec.heading}” was graded. "
             "Keep the answer in the tagged cell of the template."

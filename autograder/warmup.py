@@ -15,11 +15,11 @@ report.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import threading
 
 from autograder.embedding import load_embedder
 from autograder.labs import Lab
+from autograder.quiet import import_keras
 
 _started: set[str] = set()
 _lock = threading.Lock()
@@ -28,7 +28,7 @@ _lock = threading.Lock()
 def _load(keras: bool, embedder: bool) -> None:
     with contextlib.suppress(Exception):
         if keras:
-            importlib.import_module("keras")
+            import_keras()
         if embedder:
             load_embedder()
 

@@ -179,23 +179,39 @@ DISCUSSION = {
 
 
 @pytest.mark.parametrize(
-    ("text", "status", "fraction", "phrase"),
+    ("text", "status", "fraction", "phrase", "review"),
     [
-        ("YOUR ANSWER HERE", "failed", 0.0, "placeholder"),
-        ("The CNN won.", "failed", 0.0, "words"),
+        ("YOUR ANSWER HERE", "failed", 0.0, "placeholder", False),
+        # Under min_words: graded on what it says (nothing here), and a person looks at it.
+        ("The CNN won.", "failed", 0.0, "The answer has 3 words, under the minimum of 10", True),
         ("The CNN uses the spatial structure of the digit images, and it has more parameters than the MLP.",
-         "passed", 1.0, "covers every point"),
+         "passed", 1.0, "covers every point", False),
         ("The CNN uses the spatial structure of the digit images well, so it beats the flat MLP easily.",
-         "failed", 0.5, "parameter counts"),
+         "failed", 0.5, "parameter counts", True),
+        # Both points, in 7 words: less the length penalty (20% of the points by default).
+        ("CNN: spatial structure, more params than MLP.", "failed", 0.8, "that cost 20% of the question's points",
+         True),
     ],
 )
 def test_discussion(lab: Lab, export: Export, tmp_path: Path, text: str, status: str, fraction: float,
-                    phrase: str) -> None:
+                    phrase: str, review: bool) -> None:
     ctx = context(lab, export.bundle(), _with_answer(tmp_path, text))
     outcome = run("discussion", ctx, **DISCUSSION)
-    assert (outcome.status, outcome.fraction) == (status, fraction)
+    assert outcome.status == status and outcome.fraction == pytest.approx(fraction)
     assert phrase in outcome.message
-    assert outcome.needs_review == (0 < fraction < 1)
+    assert outcome.needs_review == review
+
+
+def test_discussion_over_the_word_limit_keeps_its_points_less_the_stated_share(
+    lab: Lab, export: Export, tmp_path: Path
+) -> None:
+    text = "The CNN uses the spatial structure of the digit images, and it has more parameters than the MLP."
+    ctx = context(lab, export.bundle(), _with_answer(tmp_path, text))
+    outcome = run("discussion", ctx, **{**DISCUSSION, "max_words": 12, "length_penalty": 0.1})
+    assert outcome.status == "failed" and outcome.needs_review
+    assert outcome.fraction == pytest.approx(0.9)
+    assert "The answer has 18 words, over the limit of 12: that cost 10% of the question's points." in outcome.message
+    assert outcome.evidence["length"] == {"words": 18, "limit": 12, "side": "long", "cost": 0.1}
 
 
 def test_discussion_that_copies_the_question_scores_nothing(lab: Lab, export: Export, tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ import pytest
 
 from autograder import embedding
 from autograder.artifacts import HistoryData
-from autograder.checks.discussion import discussion_rubric, grade_text
+from autograder.checks.discussion import discussion_rubric, grade_text, other_questions, question_text
 from autograder.cli import main
-from autograder.concepts import AnswerGrade, is_prose
+from autograder.concepts import AnswerGrade, grade_answer, is_prose
 from autograder.course import Course
 from autograder.discussion import find_answer
 from autograder.labs import Lab, load_lab
@@ -131,7 +131,7 @@ def test_an_answer_to_another_labs_question_is_recognised(course: Course) -> Non
     ("text", "verdict"),
     [
         ("YOUR ANSWER HERE", "placeholder"),
-        ("Dropout helps.", "too-short"),
+        ("Dropout helps.", "not-prose"),  # graded despite its length, but it has no sentence to grade
         ("I had trouble installing TensorFlow on my laptop, so I used the computers in the lab instead, which "
          "worked fine once I created a fresh conda environment with the right Python version for the course.",
          "off-topic"),
@@ -143,6 +143,41 @@ def test_an_answer_to_another_labs_question_is_recognised(course: Course) -> Non
 def test_answers_that_are_not_answers_score_nothing(mlp: Lab, text: str, verdict: str) -> None:
     result = grade(mlp, "dropout-effect", text)
     assert (result.verdict, result.earned) == (verdict, 0.0)
+
+
+def _grade_with(lab: Lab, tag: str, text: str, **limits: int) -> AnswerGrade:
+    """``text`` graded as grade_text does, under other word limits."""
+    rubric, points = discussion_rubric(lab, tag)
+    return grade_answer(text, rubric.model_copy(update=limits), total=points, question=question_text(lab, tag),
+                        other_questions=other_questions(lab, tag), histories=CURVES, statements=lab.statements(tag))
+
+
+def test_an_answer_over_the_word_limit_is_graded_and_loses_a_share_of_the_points(mlp: Lab) -> None:
+    words = len(GOOD.split())
+    within = _grade_with(mlp, "when-to-stop", GOOD, max_words=words + 10)
+    assert within.earned == 10 and within.length is None
+    over = _grade_with(mlp, "when-to-stop", GOOD, max_words=40)
+    assert over.verdict == "graded"
+    assert [c.earned for c in over.concepts] == [c.earned for c in within.concepts], "graded on what it says"
+    assert over.earned == pytest.approx(8.0)  # 10 less the rubric's default 20%
+    assert over.needs_review(0.75) and not within.needs_review(0.75)
+    assert over.length is not None and (over.length.side, over.length.limit) == ("long", 40)
+    assert f"The answer has {over.length.words} words, over the limit of 40: that cost 20% of the question's " \
+           "points. Keep it to 25–40 words." in over.message
+    assert over.evidence()["length"] == {"words": over.length.words, "limit": 40, "side": "long", "cost": 2.0}
+
+
+def test_a_short_correct_answer_is_graded_on_what_it_says(mlp: Lab) -> None:
+    # Two sentences, under the rubric's minimum of 25 words: a zero before, whatever they said.
+    text = ("The deeper network overfits sooner: its validation loss rises after epoch 3 while its training loss "
+            "keeps falling. Stop early on the validation loss.")
+    assert len(text.split()) < discussion_rubric(mlp, "when-to-stop")[0].min_words
+    content = _grade_with(mlp, "when-to-stop", text, min_words=0)
+    short = grade(mlp, "when-to-stop", text, histories=CURVES)
+    assert content.earned > 0 and short.verdict == "graded"
+    assert short.earned == pytest.approx(max(0.0, content.earned - 2.0))
+    assert short.needs_review(0.75)
+    assert "under the minimum of 25" in short.message
 
 
 def test_prose_needs_function_words_or_relations() -> None:
@@ -191,6 +226,7 @@ def test_every_solution_answer_gets_full_marks(course: Course, lab_id: str) -> N
             assert not result.misconceptions, (notebook.name, tag, result.misconceptions)
 
 
+@pytest.mark.slow  # grades some 300 answers with the embedding model: a minute or more
 def test_the_labelled_set_never_gives_stuffed_or_off_topic_answers_full_marks(course: Course) -> None:
     # Over the parts the grader was developed on. `fresh-test` only measures it, in
     # benchmarks/discussion_agreement.py: a test on it would invite tuning on its texts.

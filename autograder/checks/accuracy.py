@@ -36,13 +36,17 @@ def accuracy(
     """Accuracy of ``name`` on the grader's ``x``/``y`` must reach the reference's worst seed for
     ``metric`` minus ``margin``, and never less than ``floor``."""
     inputs, truth = ctx.data_array(x), _labels(ctx.data_array(y))
-    predicted = _labels(ctx.predict(name, inputs, variant))
+    run = ctx.run_model(name, inputs, variant)
+    predicted = _labels(run.outputs)
+    fed = {"note": run.note} if run.note else {}
+    also = f" {run.note}" if run.note else ""
     if predicted.shape != truth.shape:
         return Outcome.failed(
             f"`{name}` gave {predicted.shape[0] if predicted.ndim else 0} predictions for {truth.shape[0]} test "
-            "examples; it should give one class per example.",
+            f"examples; it should give one class per example.{also}",
             expected=list(truth.shape),
             found=list(predicted.shape),
+            **fed,
         )
     score = float(np.mean(predicted == truth))
     reference = ctx.metrics.get(metric)
@@ -50,11 +54,13 @@ def accuracy(
     evidence = {
         "expected": f">= {threshold:.2%} (reference {reference:.2%}, its worst seed - {margin:.0%})",
         "found": f"{score:.2%}",
+        **fed,
     }
     if score >= threshold:
-        return Outcome.passed(f"`{name}` reaches {score:.2%} test accuracy (needed {threshold:.2%}).", **evidence)
+        return Outcome.passed(f"`{name}` reaches {score:.2%} test accuracy (needed {threshold:.2%}).{also}",
+                              **evidence)
     return Outcome.failed(
         f"`{name}` reaches {score:.2%} test accuracy, below the {threshold:.2%} needed: check its training "
-        "(epochs, optimiser, scaled inputs).",
+        f"(epochs, optimiser, scaled inputs).{also}",
         **evidence,
     )

@@ -1,4 +1,11 @@
-"""``architecture``: a Keras model's layers against the reference's, layer by layer."""
+"""``architecture``: a Keras model's layers against the reference's, layer by layer.
+
+A model is judged by what it computes: layers without parameters that only reshape
+(``Flatten`` in front of the first ``Dense``, ``Reshape``, the ``InputLayer``) are left out
+of both lists, so an MLP that takes images through a ``Flatten`` matches one that takes
+flat vectors; the output shapes and parameters of the layers that remain still have to
+match.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,9 @@ def _pair(value: Any) -> str:
 
 
 _ACTIVATION_LAYERS = {"Activation": None, "ReLU": "relu", "Softmax": "softmax"}
+# Shape-only layers: no parameters, and the values pass through unchanged, only rearranged
+# into another shape. (Dropout and activation layers are not: they change the values.)
+RESHAPING_LAYERS = frozenset({"InputLayer", "Flatten", "Reshape"})
 
 
 @dataclass(frozen=True)
@@ -72,11 +82,12 @@ def describe_layer(layer: Any) -> LayerRow:
 
 
 def _layers(model: Any) -> list[dict[str, Any]]:
-    """The model's layers; a separate activation layer is folded into the layer before it,
-    since ``Dense(64)`` + ``Activation('relu')`` is the same network as ``Dense(64, 'relu')``."""
+    """The model's layers, without the reshaping ones; a separate activation layer is folded
+    into the layer before it, since ``Dense(64)`` + ``Activation('relu')`` is the same network
+    as ``Dense(64, 'relu')``."""
     rows: list[LayerRow] = []
     for layer in model.layers:
-        if type(layer).__name__ == "InputLayer":
+        if type(layer).__name__ in RESHAPING_LAYERS:
             continue
         row = describe_layer(layer)
         if row.kind in _ACTIVATION_LAYERS and rows and rows[-1].activation is None and row.activation:
@@ -84,6 +95,13 @@ def _layers(model: Any) -> list[dict[str, Any]]:
             continue
         rows.append(row)
     return [r.as_dict() for r in rows]
+
+
+def _reshaping(model: Any) -> list[str]:
+    """The reshaping layers of the model that the comparison leaves out (not its InputLayer,
+    which every model has)."""
+    return [type(layer).__name__ for layer in model.layers
+            if type(layer).__name__ in RESHAPING_LAYERS - {"InputLayer"}]
 
 
 @register("architecture")
@@ -97,8 +115,13 @@ def architecture(
     """Every layer of ``name`` matches the reference model ``reference`` (default: same name),
     or ``expected_layers`` as a student bundle carries them: type, units/filters, kernel,
     activation, output shape and parameters."""
-    expected = expected_layers if expected_layers is not None else _layers(ctx.reference_model(reference or name))
-    found = _layers(ctx.artifacts.keras_model(name))
+    model = ctx.artifacts.keras_model(name)
+    if expected_layers is not None:
+        # A bundle written before reshaping layers were left out may still list them.
+        expected = [row for row in expected_layers if str(row.get("layer", "")).split("(")[0] not in RESHAPING_LAYERS]
+    else:
+        expected = _layers(ctx.reference_model(reference or name))
+    found = _layers(model)
     rows: list[list[Any]] = []
     row_ok: list[bool] = []
     first_bad = None
@@ -116,9 +139,12 @@ def architecture(
         ])
     table = {"columns": ["#", "expected layer", "your layer", "output shape (expected / yours)",
                          "parameters (expected / yours)"], "rows": rows, "row_ok": row_ok}
+    skipped = _reshaping(model)
+    notes = {"note": f"Layers that only reshape the data hold no parameters and are left out of the "
+                     f"comparison (yours: {', '.join(skipped)})."} if skipped else {}
     if first_bad is None:
         plural = "" if len(found) == 1 else "s"
-        return Outcome.passed(f"`{name}` has the expected {len(found)} layer{plural}.", table=table)
+        return Outcome.passed(f"`{name}` has the expected {len(found)} layer{plural}.", table=table, **notes)
     index, exp, got = first_bad
     if exp is None:
         what = f"layer {index} ({got['layer']}) is one more than expected"
@@ -127,4 +153,4 @@ def architecture(
     else:
         what = (f"layer {index} is {got['layer']} with output {got['output']}, "
                 f"expected {exp['layer']} with {exp['output']}")
-    return Outcome.failed(f"`{name}` differs from the expected architecture: {what}.", table=table)
+    return Outcome.failed(f"`{name}` differs from the expected architecture: {what}.", table=table, **notes)

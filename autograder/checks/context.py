@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -21,8 +24,55 @@ from autograder.errors import ArtifactError, ConfigError
 from autograder.labs import Lab
 from autograder.notebook import LoadedNotebook
 from autograder.probe import ProbeResult, run_probe
+from autograder.quiet import import_keras
 from autograder.reference import ReferenceMetrics, load_reference_module, reference_metrics
 from autograder.sanitize import SanitizedCell
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A model's outputs on data the grader gave it, and how the data were fed."""
+
+    outputs: np.ndarray[Any, Any]
+    note: str = ""
+    """Set when the data were reshaped to the input the model declares (say so to the student)."""
+
+
+def _shape(dims: Sequence[int | None]) -> str:
+    return "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def fit_input(x: np.ndarray[Any, Any], declared: Sequence[int | None] | None) -> tuple[np.ndarray[Any, Any], str]:
+    """``x`` (batch first) in the per-example shape a model declares, with a note for the student.
+
+    A model that flattens its images itself takes (28, 28, 1) where the grader's copy of
+    the data is flat (784,), or the other way round: the same values in another layout, so
+    the model is judged by what it computes, not by how the course happened to store the
+    data. Where the number of values per example differs, or the model leaves a dimension
+    open, ``x`` is returned as it is (and running the model reports the mismatch).
+    """
+    if declared is None or x.ndim < 1:
+        return x, ""
+    if any(d is None for d in declared):
+        return x, ""
+    wanted = tuple(int(d) for d in declared if d is not None)
+    given = tuple(int(d) for d in x.shape[1:])
+    if given == wanted or math.prod(wanted) != math.prod(given):
+        return x, ""
+    return x.reshape(len(x), *wanted), (
+        f"Your model takes {_shape(wanted)} inputs; the test data, {_shape(given)} per example, were reshaped to it."
+    )
+
+
+def _keras_input(model: Any) -> tuple[int | None, ...] | None:
+    """The per-example input shape a Keras model declares (None: several inputs, or not known)."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):  # a subclassed model that was never built on an Input
+        return None
+    if not inputs or len(inputs) != 1:
+        return None
+    return tuple(None if d is None else int(d) for d in inputs[0].shape[1:])
 
 
 class CheckContext:
@@ -75,6 +125,8 @@ class CheckContext:
         builders = self.reference_module.models()
         if name not in builders:
             raise ConfigError(f"the reference has no model {name!r}; it has: {', '.join(sorted(builders))}")
+        if "tensorflow" in self.lab.spec.frameworks:
+            import_keras()  # before the course's builder imports it, so its start-up stays quiet
         return builders[name]()
 
     def reference_class(self, name: str) -> Any:
@@ -133,20 +185,33 @@ class CheckContext:
 
     def predict(self, name: str, x: np.ndarray[Any, Any], variant: str | None = None) -> np.ndarray[Any, Any]:
         """The outputs of the student's model ``name`` on ``x``, computed outside the kernel."""
+        return self.run_model(name, x, variant).outputs
+
+    def run_model(self, name: str, x: np.ndarray[Any, Any], variant: str | None = None) -> Prediction:
+        """The outputs of ``name`` on ``x``, with ``x`` fed in the input shape the model declares
+        where only its layout differs (:func:`fit_input`): the note says so."""
         kind = self.lab.kind(name)
         if kind in ("torch-model", "torch-class", "torch-model-dict"):
-            return self.torch_run(name, variant, x)["outputs"]
+            # The program was exported for the contract's input shape (batch dynamic): that is
+            # the shape it declares, and the only one it accepts.
+            fitted, note = fit_input(x, self.lab.name_spec(name).input)
+            return Prediction(self.torch_run(name, variant, fitted)["outputs"], note)
         if kind == "keras-model":
             model = self.artifacts.keras_model(name)
+            declared = _keras_input(model)
+            fitted, note = fit_input(x, declared)
             try:
                 # Calling the model directly: predict() builds a new tf.function per model.
-                batches = [np.asarray(model(x[i : i + 1024], training=False)) for i in range(0, len(x), 1024)]
+                batches = [np.asarray(model(fitted[i : i + 1024], training=False))
+                           for i in range(0, len(fitted), 1024)]
                 out = np.concatenate(batches) if batches else np.empty((0,))
             except Exception as exc:  # a wrong input shape is the usual cause
+                takes = f" (your model takes {_shape(declared)} inputs)" if declared is not None else ""
                 raise ArtifactError(
-                    f"`{name}` cannot be run on the test data of shape {x.shape}: {str(exc).splitlines()[0][:200]}"
+                    f"`{name}` cannot be run on the test data of shape {x.shape}{takes}: "
+                    f"{str(exc).splitlines()[0][:200]}"
                 ) from exc
-            return out
+            return Prediction(out, note)
         if kind == "object":
             state = self.artifacts.object_state(name)
             inputs = {f"state__{k}": v for k, v in state.items()}
@@ -154,5 +219,5 @@ class CheckContext:
             result = self.probe({"scenario": "predict", "class": self.artifacts.type_name(name)}, inputs)
             if not result.ok:
                 raise ArtifactError(f"`{name}.predict` failed when the grader called it: {result.error}")
-            return result.outputs["predictions"]
+            return Prediction(result.outputs["predictions"])
         raise ConfigError(f"`{name}` is a {kind}; only models and objects can predict")

@@ -84,9 +84,11 @@ class DiscussionArgs(DiscussionRubric):
 @register("discussion", args=DiscussionArgs)
 def discussion(ctx: CheckContext, *, tag: str, **settings: Any) -> Outcome:
     """The answer tagged ``tag``: answered (not the placeholder, the question, another answer
-    or a list of terms), ``min_words``..``max_words`` words, and points for the ``concepts``
-    it covers, less ``misconceptions``; ``claims`` about the student's run are compared
-    with their histories. Confidence below ``confidence_bar`` flags it for review."""
+    or a list of terms), and points for the ``concepts`` it covers, less ``misconceptions``;
+    ``claims`` about the student's run are compared with their histories. Outside
+    ``min_words``..``max_words`` words (the template states them) it loses ``length_penalty``
+    of the points. Confidence below ``confidence_bar``, or a broken length limit, flags it
+    for review."""
     rubric = DiscussionRubric(**settings)
     spec = ctx.lab.spec.discussions[tag]
     answer = ctx.answer(tag)

@@ -14,10 +14,11 @@ def output_shape(
 ) -> Outcome:
     """``name`` maps zeros of shape ``input`` (batch first) to outputs of shape ``expected``."""
     dtype = np.int64 if ctx.lab.kind(name) != "keras-model" and ctx.lab.name_spec(name).dtype == "int64" else np.float32
-    found = list(np.asarray(ctx.predict(name, np.zeros(input, dtype=dtype), variant)).shape)
+    run = ctx.run_model(name, np.zeros(input, dtype=dtype), variant)
+    found = list(np.asarray(run.outputs).shape)
     fits = len(found) == len(expected) and all(e is None or e == f for e, f in zip(expected, found, strict=False))
     what = f"`{name}`" + (f" ({variant})" if variant else "")
-    evidence = {"input": input, "expected": expected, "found": found}
+    evidence = {"input": input, "expected": expected, "found": found, **({"note": run.note} if run.note else {})}
     if fits:
         return Outcome.passed(f"{what} maps inputs of shape {tuple(input)} to {tuple(found)}.", **evidence)
     return Outcome.failed(
@@ -40,17 +41,19 @@ def rmse(
     """Root-mean-square error of ``name`` on the grader's ``x``/``y`` must not exceed the
     reference's worst seed for ``metric`` by more than ``margin`` (relative), nor ``ceiling``."""
     truth = np.asarray(ctx.data_array(y), dtype=float).reshape(-1)
-    predicted = np.asarray(ctx.predict(name, ctx.data_array(x), variant), dtype=float).reshape(-1)
+    run = ctx.run_model(name, ctx.data_array(x), variant)
+    predicted = np.asarray(run.outputs, dtype=float).reshape(-1)
     what = f"`{name}`" + (f" ({variant})" if variant else "")
+    fed = {"note": run.note} if run.note else {}
     if predicted.shape != truth.shape:
         return Outcome.failed(f"{what} gave {predicted.size} predictions for {truth.size} test windows.",
-                              expected=list(truth.shape), found=list(predicted.shape))
+                              expected=list(truth.shape), found=list(predicted.shape), **fed)
     error = float(np.sqrt(np.mean((predicted - truth) ** 2)))
     reference = ctx.metrics.get(metric)
     limit = ctx.metrics.high[metric] * (1 + margin)
     if ceiling is not None:
         limit = min(limit, ceiling)
-    evidence = {"expected": f"<= {limit:.4f} (reference {reference:.4f})", "found": f"{error:.4f}"}
+    evidence = {"expected": f"<= {limit:.4f} (reference {reference:.4f})", "found": f"{error:.4f}", **fed}
     if np.isfinite(error) and error <= limit:
         return Outcome.passed(f"{what} reaches a test RMSE of {error:.4f} (at most {limit:.4f} allowed).", **evidence)
     return Outcome.failed(f"{what} has a test RMSE of {error:.4f}, above the {limit:.4f} allowed: train it longer "
