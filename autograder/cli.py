@@ -15,16 +15,17 @@ from autograder.bundle import write_student_bundle
 from autograder.checks.discussion import discussion_rubric, grade_text
 from autograder.ci import publish, verdict
 from autograder.config import ExecutionLimits, GradeOptions
-from autograder.course import find_course
+from autograder.course import find_course, init_course
 from autograder.errors import AutograderError, ConfigError
 from autograder.exports import write_gradescope_results
 from autograder.grounding import read_history_option
 from autograder.labs import load_lab
-from autograder.pipeline import grade
+from autograder.pipeline import grade, grader_version
 from autograder.regrade import regrade, render_changes
-from autograder.release import release
+from autograder.release import release, state_solution_rules
 from autograder.report import render_summary
 from autograder.review import apply_review, load_review
+from autograder.stated_rules import lab_rules
 
 
 def _options(args: argparse.Namespace, *, public_only: bool = False) -> GradeOptions:
@@ -72,7 +73,12 @@ def _cmd_release(args: argparse.Namespace) -> int:
         rubric = write_student_bundle(lab, Path(args.student_bundle))
         print(f"wrote the student bundle of {lab.id} to {args.student_bundle} (public rubric: {rubric})")
         return 0
-    out = release(lab.solution, Path(args.out) if args.out else lab.template)
+    rules = lab_rules(lab)
+    if not args.out:  # releasing the lab itself: its solution states the same rules as its template
+        stated = state_solution_rules(lab.solution, rules)
+        if stated:
+            print(f"stated the rubric's rules of {', '.join(stated)} in {lab.solution}")
+    out = release(lab.solution, Path(args.out) if args.out else lab.template, rules=rules)
     print(f"wrote the student template of {lab.id} to {out}")
     return 0
 
@@ -108,8 +114,15 @@ def _cmd_rubric_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_course_init(args: argparse.Namespace) -> int:
+    course = init_course(Path(args.dir))
+    print(f"wrote the course ({', '.join(course.lab_ids())}) to {course.root}; edit it, then grade with "
+          f"`autograder --course {args.dir} grade --lab LAB ...` or from inside the folder")
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
-    lab = load_lab(args.lab, find_course(args.course))
+    lab = load_lab(args.lab, find_course(args.course, near=Path(args.notebook).parent))
     result = grade(Path(args.notebook), lab, _options(args, public_only=True))
     print(render_summary(result))
     if args.out:
@@ -120,7 +133,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_ci(args: argparse.Namespace) -> int:
-    lab = load_lab(args.lab, find_course(args.course))
+    lab = load_lab(args.lab, find_course(args.course, near=Path(args.notebook).parent))
     result = grade(Path(args.notebook), lab, _options(args, public_only=not args.all_checks))
     for line in publish(result, notebook=args.notebook, summary=args.summary, junit=args.junit):
         print(line)
@@ -149,7 +162,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab, find_course(args.course))
     out = Path(args.out)
     with tempfile.TemporaryDirectory() as tmp:
-        blank = release(lab.solution, Path(tmp) / "carol-blank.ipynb")
+        blank = release(lab.solution, Path(tmp) / "carol-blank.ipynb", rules=lab_rules(lab))
         examples = sorted(lab.examples.glob("*.ipynb"))
         results = grade_batch([*examples, blank], lab, out, _options(args))
     print(f"\n{'submission':24} {'score':>10}  status")
@@ -207,15 +220,25 @@ def _add_discussion_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description="Grade deep-learning course notebooks.")
     parser.add_argument("--course", type=Path, default=None,
-                        help="course folder (default: $AUTOGRADER_COURSE or the bundled course)")
+                        help="course folder (default: $AUTOGRADER_COURSE, a course around the notebook or "
+                             "the working folder, else the bundled course)")
+    parser.add_argument("--version", action="version", version=f"autograder {grader_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("course", help="course tools")
+    course_sub = p.add_subparsers(dest="course_command", required=True)
+    p = course_sub.add_parser("init", help="copy the bundled course to DIR, to edit and grade your own labs")
+    p.add_argument("dir")
+    p.set_defaults(func=_cmd_course_init)
 
     p = sub.add_parser("labs", help="list the labs of the course")
     p.set_defaults(func=_cmd_labs)
 
-    p = sub.add_parser("release", help="generate a lab's student template from its solution")
+    p = sub.add_parser("release", help="generate a lab's student template from its solution, each discussion "
+                       "question stating the rubric's rules (written into the solution too)")
     p.add_argument("--lab", required=True)
-    p.add_argument("--out", help="where to write it (default: the lab's template.ipynb)")
+    p.add_argument("--out", help="where to write it (default: the lab's template.ipynb; only then is the solution "
+                   "updated)")
     p.add_argument("--student-bundle", metavar="DIR",
                    help="instead, write what students get: template, contract, public checks, no hidden data")
     p.set_defaults(func=_cmd_release)

@@ -71,6 +71,9 @@ class Jail:
     """An empty directory where the new filesystem root is assembled."""
     readonly: tuple[str, ...] = ()
     writable: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()
+    """Folders inside the read-only ones that the jail sees empty (the course a wheel ships
+    inside the package: rubrics and reference implementations stay out of the sandbox)."""
     devices: tuple[str, ...] = ()
     """Device files bound into the private /dev besides null, zero, random... (GPUs)."""
     own: tuple[str, ...] = ()
@@ -85,8 +88,8 @@ class Jail:
     @classmethod
     def read(cls, path: Path) -> Jail:
         data = json.loads(path.read_text(encoding="utf-8"))
-        for key in ("readonly", "writable", "devices", "own"):
-            data[key] = tuple(data[key])
+        for key in ("readonly", "writable", "hidden", "devices", "own"):
+            data[key] = tuple(data.get(key, ()))
         return cls(**data)
 
 
@@ -125,8 +128,10 @@ def new_uid() -> int:
 
 
 def system_paths() -> tuple[str, ...]:
-    """What the isolated Python needs to read: the system, the interpreter, the venv."""
+    """What the isolated Python needs to read: the system, the interpreter, the venv, and
+    the installed packages' folders wherever they are (a ``.pth`` file may name another)."""
     paths = {"/usr", "/etc", "/sys", sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent.parent)}
+    paths.update(p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir())
     for entry in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
         if entry and entry != "/" and Path(entry).is_dir():
             paths.add(entry)
@@ -241,6 +246,9 @@ def _build_root(libc: ctypes.CDLL, jail: Jail) -> None:
             _bind(libc, root, path, readonly=True)
     for path in sorted(jail.writable, key=len):
         _bind(libc, root, path, readonly=False)
+    for path in jail.hidden:
+        if os.path.isdir(root + path):
+            _mount(libc, "tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k,mode=0555")
     # A private /dev with only harmless devices, and shared memory of its own.
     os.makedirs(root + "/dev")
     _mount(libc, "tmpfs", root + "/dev", "tmpfs", MS_NOSUID, "size=1m,mode=0755")  # device files work here

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder import isolation, probe_main
+from autograder import bundled, isolation, probe_main
 from autograder.config import ExecutionLimits
 
 
@@ -55,7 +55,7 @@ def _jail(folder: Path, work: Path, task: dict[str, Any], limits: ExecutionLimit
     jail = isolation.Jail(
         memory_bytes=limits.memory_bytes, file_size_bytes=limits.file_size_bytes, processes=limits.processes,
         isolate=isolate, uid=uid, root=str(folder / "jail"), readonly=tuple(readonly), writable=(str(work),),
-        cwd=str(work),
+        hidden=tuple(str(p) for p in bundled.packaged_copies()), cwd=str(work),
     )
     if isolate:
         (folder / "jail").mkdir()

@@ -60,7 +60,7 @@ class NotebookFile(pytest.File):
 
     @property
     def lab(self) -> Lab:
-        return load_lab(_lab_id(self.config), find_course())
+        return load_lab(_lab_id(self.config), find_course(near=self.path.parent))
 
     def collect(self) -> Iterator[pytest.Item]:
         for check in self.lab.rubric.checks:

@@ -13,13 +13,19 @@ that provides:
     trains the references the way the lab does and returns their metrics.
 ``SEEDS``
     the seeds ``train`` runs with; thresholds use the spread over them.
+``PROFILE_INDEPENDENT`` (optional, default False)
+    True when ``data`` and ``train`` ignore the profile (a data set small enough to
+    use whole everywhere): every profile then shares one training.
 
-Metrics are computed once per lab, profile and recipe, and cached as JSON.
+Metrics are computed once per lab, profile and recipe, and cached as JSON. Training
+holds a lock on the cache entry, so grading workers that need the same reference at
+once train it once: the first trains, the others wait and read its figures.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -44,6 +50,8 @@ class ReferenceMetrics:
     low: dict[str, float]
     high: dict[str, float]
     seeds: tuple[int, ...]
+    seconds: float = 0.0
+    """Time spent training (or waiting for another process to train) the reference; 0 when cached."""
 
     def get(self, metric: str) -> float:
         if metric not in self.median:
@@ -81,32 +89,42 @@ def _recipe_key(path: Path, profile: str) -> str:
 
 def reference_metrics(path: Path, lab_id: str, profile: str, cache_dir: Path | None = None) -> ReferenceMetrics:
     """The reference's metrics for ``profile``, from the cache or trained now."""
+    module = load_reference_module(path)
+    shared = "any" if getattr(module, "PROFILE_INDEPENDENT", False) else profile
     folder = (cache_dir or default_cache_dir()) / "reference"
-    cache_file = folder / f"{lab_id}-{profile}-{_recipe_key(path, profile)}.json"
-    if cache_file.is_file():
-        raw = json.loads(cache_file.read_text(encoding="utf-8"))
-        runs: list[dict[str, float]] = raw["runs"]
-        seeds = tuple(raw["seeds"])
-    else:
-        module = load_reference_module(path)
-        seeds = tuple(module.SEEDS)
-        runs = []
-        for seed in seeds:
-            started = time.monotonic()
-            print(f"[autograder] training the {lab_id} reference ({profile}, seed {seed})...", file=sys.stderr)
-            try:
-                runs.append({k: float(v) for k, v in module.train(seed, profile).items()})
-            except Exception as exc:
-                raise ReferenceTrainingError(f"the {lab_id} reference failed to train: {exc}") from exc
-            print(f"[autograder]   done in {time.monotonic() - started:.1f}s: {runs[-1]}", file=sys.stderr)
+    cache_file = folder / f"{lab_id}-{shared}-{_recipe_key(path, shared)}.json"
+    started = time.monotonic()
+    cached = cache_file.is_file()
+    if not cached:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"seeds": list(seeds), "runs": runs}, indent=1), encoding="utf-8")
-        os.replace(tmp, cache_file)
+        with open(cache_file.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not cache_file.is_file():  # another process may have trained it while this one waited
+                _train(module, lab_id, profile, cache_file)
+    raw = json.loads(cache_file.read_text(encoding="utf-8"))
+    runs: list[dict[str, float]] = raw["runs"]
+    seeds = tuple(raw["seeds"])
     keys = runs[0].keys()
     return ReferenceMetrics(
         median={k: statistics.median(r[k] for r in runs) for k in keys},
         low={k: min(r[k] for r in runs) for k in keys},
         high={k: max(r[k] for r in runs) for k in keys},
         seeds=seeds,
+        seconds=0.0 if cached else round(time.monotonic() - started, 3),
     )
+
+
+def _train(module: ModuleType, lab_id: str, profile: str, cache_file: Path) -> None:
+    seeds = tuple(module.SEEDS)
+    runs = []
+    for seed in seeds:
+        started = time.monotonic()
+        print(f"[autograder] training the {lab_id} reference ({profile}, seed {seed})...", file=sys.stderr)
+        try:
+            runs.append({k: float(v) for k, v in module.train(seed, profile).items()})
+        except Exception as exc:
+            raise ReferenceTrainingError(f"the {lab_id} reference failed to train: {exc}") from exc
+        print(f"[autograder]   done in {time.monotonic() - started:.1f}s: {runs[-1]}", file=sys.stderr)
+    tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"seeds": list(seeds), "runs": runs}, indent=1), encoding="utf-8")
+    os.replace(tmp, cache_file)

@@ -10,20 +10,14 @@ writing nothing.
 from __future__ import annotations
 
 import tempfile
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from autograder.artifacts import ArtifactBundle
 from autograder.batch import exclusive, grading_key, write_class_outputs, write_outputs
-from autograder.datasets import check_available
 from autograder.errors import ConfigError, SubmissionError
 from autograder.intake import Submission
 from autograder.labs import Lab
-from autograder.notebook import load_notebook
-from autograder.pipeline import assess, grade, grader_version, sanitize, unavailable_reason
+from autograder.pipeline import grade, grader_version, reassess
 from autograder.result import Result
 from autograder.review import carry_reviews
 from autograder.scoring import zero_parts
@@ -92,13 +86,6 @@ def _missing_names(lab: Lab, stored: StoredExecution) -> list[str]:
 
 def _reassess(lab: Lab, store: ArtifactStore, stored: StoredExecution, old: Result, cache_dir: Path | None) -> Result:
     options = stored.options(cache_dir)
-    started = time.monotonic()
-    base: dict[str, Any] = {
-        "lab": lab.id, "submission": old.submission, "source": old.source, "profile": old.profile,
-        "seed": old.seed, "environment": old.environment, "grader_version": grader_version(),
-        "graded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "notes": tuple(check_available(lab.spec.datasets, options.profile)),
-    }
     with tempfile.TemporaryDirectory(prefix="autograder-regrade-") as tmp:
         notebook_path = Path(tmp) / stored.filename
         content = store.get(stored.notebook)
@@ -111,14 +98,11 @@ def _reassess(lab: Lab, store: ArtifactStore, stored: StoredExecution, old: Resu
             key = "" if old.status == "error" else key
             return old.model_copy(update={"parts": parts, "score": 0.0, "grading_key": key,
                                           "max_score": sum(p.max_score for p in parts if not p.extra_credit)})
+        folder = store.materialise(stored, Path(tmp) / "exported") if stored.files else None
         try:
-            loaded = load_notebook(notebook_path, submission=old.submission)
+            result = reassess(lab, options, notebook_path, old, folder)
         except SubmissionError as exc:
             raise StaleExecutionError(f"{old.submission}: the stored notebook no longer loads: {exc}") from exc
-        cells, _ = sanitize(loaded)
-        folder = store.materialise(stored, Path(tmp) / "exported") if stored.files else None
-        artifacts = ArtifactBundle(folder, unavailable=unavailable_reason(old.execution, exported=bool(folder)))
-        result = assess(lab, options, loaded, cells, old.execution, artifacts, base, started)
     return result.model_copy(update={"grading_key": key})
 
 

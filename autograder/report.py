@@ -5,11 +5,11 @@ templates). :func:`render_html` and :func:`render_markdown` build a small view m
 frozen dataclasses from what a student may see (``Result.public()``: a hidden check
 keeps its name, status, points and message, never its evidence) and render
 ``feedback.html.j2`` or ``feedback.md.j2`` (and :func:`render_summary`, a few lines
-for a terminal, ``summary.txt.j2``). The templates live in ``reports/`` at the
-top of the repository, or in the folder named by the ``AUTOGRADER_REPORTS``
-environment variable. Presentation stays in the templates; the only markup built in
-Python is the learning-curve SVG (:mod:`autograder.curves`), made from numbers and
-escaped text.
+for a terminal, ``summary.txt.j2``). The templates are the ones shipped with the package
+(``reports/`` at the top of the repository, :mod:`autograder.bundled`), or those in the
+folder named by the ``AUTOGRADER_REPORTS`` environment variable. Presentation stays in
+the templates; the only markup built in Python is the learning-curve SVG
+(:mod:`autograder.curves`), made from numbers and escaped text.
 
 Evidence
 --------
@@ -42,12 +42,13 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 from markupsafe import Markup
 
+from autograder import bundled
 from autograder.curves import learning_curve_svg
 from autograder.errors import ConfigError
 from autograder.result import CellRecord, CheckResult, ExecutionRecord, PartResult, Result
@@ -207,6 +208,7 @@ class ReportView:
     lab: str
     submission: str
     source: str
+    """The submitted file's name; where the grader kept it is nobody's business but the grader's."""
     sha256: str
     status: str
     graded: bool
@@ -252,11 +254,11 @@ def render_summary(result: Result) -> str:
 
 
 def templates_folder() -> Path:
-    """The folder of the report templates: ``$AUTOGRADER_REPORTS``, else ``reports/``."""
+    """The folder of the report templates: ``$AUTOGRADER_REPORTS``, else the shipped ones."""
     configured = os.environ.get(REPORTS_ENV_VAR)
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parent.parent / "reports"
+    return bundled.shipped("reports")
 
 
 def template_environment(*, html: bool, folder: Path | None = None) -> Environment:
@@ -288,7 +290,7 @@ def report_view(result: Result) -> ReportView:
     return ReportView(
         lab=public.lab,
         submission=public.submission,
-        source=public.source,
+        source=PurePath(public.source).name,
         sha256=public.sha256,
         status=public.status,
         graded=public.status == "graded",

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 
 import autograder
-from autograder import datasets, isolation
+from autograder import bundled, datasets, isolation
 from autograder.config import Device, ExecutionLimits
 
 KERNEL_NAME = "autograder-sandbox"
@@ -88,6 +88,7 @@ class Sandbox:
             root=str(self.root / "jail"),
             readonly=(*isolation.system_paths(), str(package)),
             writable=(str(self.root),),
+            hidden=tuple(str(p) for p in bundled.packaged_copies()),
             devices=self._devices(),
             cwd=str(self.workdir),
         )

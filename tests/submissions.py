@@ -1,4 +1,5 @@
-"""Submissions of the lab keras-digits, derived from its solution the way students make them.
+"""Submissions of the lab keras-digits, derived from its solution the way students make them,
+and of the fixture lab tiny-keras for the tests of the front ends (CLI, CI, pytest plugin).
 
 Each function returns a notebook a student could plausibly hand in; the end-to-end
 tests grade them as real files in real kernels.
@@ -17,6 +18,8 @@ from tests.grading import as_handed_in
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTION = REPO / "assignments" / "keras-digits" / "solution.ipynb"
+FIXTURE_COURSE = REPO / "tests" / "fixtures" / "course"
+TINY_KERAS = FIXTURE_COURSE / "assignments" / "tiny-keras" / "solution.ipynb"
 
 
 def student_solution() -> NotebookNode:
@@ -80,6 +83,15 @@ def fresh_reordered_without_tags() -> NotebookNode:
     for cell in nb.cells:
         cell.pop("id", None)
     nb.nbformat_minor = 4
+    return nb
+
+
+def tiny_keras(*, hidden_units: int = 8) -> NotebookNode:
+    """The fixture lab tiny-keras's solution (a Dense(8) then Dense(2) model, seconds to
+    grade), or with another width of its hidden layer: a wrong architecture and parameter count."""
+    nb: NotebookNode = nbformat.read(TINY_KERAS, as_version=4)
+    cell = _cell(nb, "keras.Sequential")
+    cell.source = cell.source.replace("Dense(8,", f"Dense({hidden_units},")
     return nb
 
 

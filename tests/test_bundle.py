@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import GradeOptions, grade
+from autograder import GradeOptions
 from autograder.bundle import write_student_bundle
 from autograder.course import Course, find_course
 from autograder.labs import load_lab
 from autograder.reference import load_reference_module
 from tests import submissions
+from tests.executions import Executions
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +40,10 @@ def test_the_bundle_carries_no_hidden_check_and_no_hidden_data(course: Course, b
 
 
 @pytest.mark.slow
-def test_the_solution_passes_every_public_check_with_the_bundle_alone(bundle: Path, tmp_path: Path) -> None:
+def test_the_solution_passes_every_public_check_with_the_bundle_alone(bundle: Path, executions: Executions) -> None:
+    # The session's execution of the solution, checked and scored with the bundle's lab alone.
     lab = load_lab("keras-digits", find_course(bundle))
-    path = submissions.write(submissions.student_solution(), tmp_path / "mine.ipynb")
-    result = grade(path, lab, GradeOptions(public_only=True))
+    result = executions.grade(lab, "solution", submissions.student_solution(),
+                              GradeOptions(profile="smoke", public_only=True))
     failed = [(c.name, c.message) for p in result.parts for c in p.checks if c.status != "passed"]
     assert failed == [] and result.max_score == 61

@@ -11,6 +11,8 @@ from autograder.cli import main
 from autograder.gradebook import read_gradebook
 from tests import submissions
 
+FIXTURES = submissions.FIXTURE_COURSE
+
 
 def test_labs_lists_the_bundled_lab(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["labs"]) == 0
@@ -40,15 +42,14 @@ def test_grade_writes_every_output_and_survives_broken_files(tmp_path: Path) -> 
     inbox.mkdir()
     (inbox / "broken json.ipynb").write_text("{not json")
     (inbox / "empty.ipynb").write_text("")
-    template = submissions.REPO / "assignments/keras-digits/template.ipynb"
-    (inbox / "blank.ipynb").write_bytes(template.read_bytes())
+    (inbox / "good.ipynb").write_bytes((FIXTURES / "assignments/tiny/solution.ipynb").read_bytes())
     out = tmp_path / "out"
-    assert main(["grade", "--lab", "keras-digits", "--out", str(out), str(inbox)]) == 0
+    assert main(["--course", str(FIXTURES), "grade", "--lab", "tiny", "--out", str(out), str(inbox)]) == 0
     rows = read_gradebook(out / "gradebook.csv")
     assert [(r["submission"], r["status"]) for r in rows] == [
-        ("blank", "graded"), ("broken_json", "invalid-notebook"), ("empty", "invalid-notebook"),
+        ("broken_json", "invalid-notebook"), ("empty", "invalid-notebook"), ("good", "graded"),
     ]
-    for sub in ("blank", "broken_json", "empty"):
+    for sub in ("good", "broken_json", "empty"):
         assert {p.name for p in (out / sub).iterdir()} == {
             "result.json", "report.html", "report.md", "execution.json", "gradescope"}
     broken = json.loads((out / "broken_json" / "result.json").read_text())
@@ -58,20 +59,8 @@ def test_grade_writes_every_output_and_survives_broken_files(tmp_path: Path) -> 
 
 @pytest.mark.slow
 def test_check_exits_non_zero_when_a_public_check_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    path = submissions.write(submissions.wrong_mlp_architecture(), tmp_path / "mine.ipynb")
-    assert main(["check", "--lab", "keras-digits", str(path)]) == 1
+    path = submissions.write(submissions.tiny_keras(hidden_units=9), tmp_path / "mine.ipynb")
+    assert main(["--course", str(FIXTURES), "check", "--lab", "tiny-keras", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "mlp-architecture" in out and "Dense(100, relu)" in out
-    assert "mlp-accuracy" not in out  # hidden checks are not part of a self-check
-
-
-@pytest.mark.slow
-def test_the_demo_grades_the_bundled_examples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out)]) == 0
-    rows = {r["submission"]: r for r in read_gradebook(out / "gradebook.csv")}
-    assert set(rows) == {"alice-solution", "bob-partial", "carol-blank"}
-    assert float(rows["alice-solution"]["total"]) >= 95
-    assert 20 < float(rows["bob-partial"]["total"]) < 90
-    assert float(rows["carol-blank"]["total"]) <= 20
-    assert "<svg" in (out / "alice-solution" / "report.html").read_text()
+    assert "model-architecture" in out and "Dense(9, relu)" in out
+    assert "model-accuracy" not in out  # hidden checks are not part of a self-check

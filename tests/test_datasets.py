@@ -75,6 +75,7 @@ def test_the_smoke_profile_uses_stratified_subsets_and_keeps_a_hidden_part() -> 
     assert any("stood in" in n for n in datasets.check_available(("mnist",), "smoke"))
 
 
+@pytest.mark.slow
 @needs_fashion
 def test_an_unchanged_load_data_call_reads_the_staged_subset_offline() -> None:
     source = ("import keras\n(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()\n"

@@ -13,6 +13,9 @@ from autograder.executor import ExecutionOutcome, execute, memory_peaks
 from autograder.sandbox import Sandbox, SandboxPolicy
 from autograder.sanitize import sanitize_cell
 
+# Every test starts a real sandboxed kernel.
+pytestmark = pytest.mark.slow
+
 
 def run(sources: list[str], export: dict[str, str], **limits: float) -> tuple[ExecutionOutcome, Sandbox]:
     cells, skipped = [], []

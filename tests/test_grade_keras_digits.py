@@ -1,20 +1,20 @@
 """End to end: real notebooks of keras-digits graded in real kernels with real Keras models.
 
-Slow (each notebook trains its models, ~25 s), so marked; CI runs them all the same.
+Slow (each notebook trains its models, ~20 s), so marked; CI runs them all the same. The
+digits are the same on every profile, so these use ``smoke`` like the other labs; the
+demo's test grades this lab on ``full``. Each notebook is executed once per session
+(``executions``); the self-check rescores a stored execution with public checks only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
-from nbformat import NotebookNode
 
-from autograder import GradeOptions, Result, grade
+from autograder import GradeOptions, Result
 from autograder.course import Course
 from autograder.labs import Lab, load_lab
 from tests import submissions
+from tests.executions import Executions
 from tests.grading import lost
 
 pytestmark = pytest.mark.slow
@@ -25,25 +25,9 @@ def lab(course: Course) -> Lab:
     return load_lab("keras-digits", course)
 
 
-_graded: dict[str, Result] = {}
-
-
-def graded(name: str, make: Callable[[], NotebookNode], lab: Lab, tmp: Path) -> Result:
-    """Grade each variant once per session; several tests read the same result."""
-    if name not in _graded:
-        path = submissions.write(make(), tmp / f"{name}.ipynb")
-        _graded[name] = grade(path, lab, GradeOptions())
-    return _graded[name]
-
-
 @pytest.fixture(scope="module")
-def tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("keras-digits")
-
-
-@pytest.fixture(scope="module")
-def solution(lab: Lab, tmp: Path) -> Result:
-    return graded("solution", submissions.student_solution, lab, tmp)
+def solution(lab: Lab, executions: Executions) -> Result:
+    return executions.grade(lab, "solution", submissions.student_solution())
 
 
 def test_the_solution_scores_at_least_95(solution: Result) -> None:
@@ -58,8 +42,8 @@ def test_the_solution_scores_at_least_95(solution: Result) -> None:
     assert solution.reference["mlp_accuracy"] > 0.9
 
 
-def test_the_blank_template_scores_at_most_20(lab: Lab, tmp: Path) -> None:
-    result = grade(lab.template, lab)
+def test_the_blank_template_scores_at_most_20(lab: Lab, executions: Executions) -> None:
+    result = executions.grade(lab, "template", lab.template)
     assert result.status == "graded"
     assert result.score <= 20
     messages = {c.name: c.message for p in result.parts for c in p.checks}
@@ -67,8 +51,10 @@ def test_the_blank_template_scores_at_most_20(lab: Lab, tmp: Path) -> None:
     assert "`mlp_model` is not defined" in messages["mlp-params"]
 
 
-def test_a_wrong_mlp_loses_the_architecture_and_parameter_points_only(lab: Lab, tmp: Path, solution: Result) -> None:
-    result = graded("wrong-mlp", submissions.wrong_mlp_architecture, lab, tmp)
+def test_a_wrong_mlp_loses_the_architecture_and_parameter_points_only(
+    lab: Lab, executions: Executions, solution: Result
+) -> None:
+    result = executions.grade(lab, "wrong-mlp", submissions.wrong_mlp_architecture())
     assert lost(result, solution) == {"mlp-architecture", "mlp-params"}
     check = next(c for p in result.parts for c in p.checks if c.name == "mlp-architecture")
     assert "Dense(100, relu)" in check.message and "Dense(128, relu)" in check.message
@@ -77,8 +63,8 @@ def test_a_wrong_mlp_loses_the_architecture_and_parameter_points_only(lab: Lab, 
     assert table["row_ok"] == [False, False, True, True]
 
 
-def test_a_cell_that_raises_costs_only_what_it_defines(lab: Lab, tmp: Path, solution: Result) -> None:
-    result = graded("raises", submissions.raises_in_cnn_cell, lab, tmp)
+def test_a_cell_that_raises_costs_only_what_it_defines(lab: Lab, executions: Executions, solution: Result) -> None:
+    result = executions.grade(lab, "raises", submissions.raises_in_cnn_cell())
     assert lost(result, solution) == {"cnn-architecture", "cnn-params", "cnn-history", "cnn-accuracy"}
     errors = [c for c in result.execution.cells if c.status == "error"]  # type: ignore[union-attr]
     assert any("I will finish the CNN later" in c.error for c in errors)
@@ -87,32 +73,32 @@ def test_a_cell_that_raises_costs_only_what_it_defines(lab: Lab, tmp: Path, solu
     assert "`cnn_model` is not defined" in message
 
 
-def test_a_renamed_model_is_named_in_the_message(lab: Lab, tmp: Path, solution: Result) -> None:
-    result = graded("renamed", submissions.renamed_mlp, lab, tmp)
+def test_a_renamed_model_is_named_in_the_message(lab: Lab, executions: Executions, solution: Result) -> None:
+    result = executions.grade(lab, "renamed", submissions.renamed_mlp())
     assert lost(result, solution) == {"mlp-architecture", "mlp-params", "mlp-accuracy"}
     message = next(c.message for p in result.parts for c in p.checks if c.name == "mlp-params")
     assert "`mlp_model` is not defined" in message and "`my_mlp`" in message
 
 
-def test_stored_outputs_claiming_accuracy_are_ignored(lab: Lab, tmp: Path, solution: Result) -> None:
-    result = graded("fake-outputs", submissions.fake_stored_accuracy, lab, tmp)
+def test_stored_outputs_claiming_accuracy_are_ignored(lab: Lab, executions: Executions, solution: Result) -> None:
+    result = executions.grade(lab, "fake-outputs", submissions.fake_stored_accuracy())
     assert lost(result, solution) == {"mlp-accuracy", "mlp-history"}
     accuracy = next(c for p in result.parts for c in p.checks if c.name == "mlp-accuracy")
     assert "99.72" not in accuracy.message and "below" in accuracy.message
 
 
 def test_a_fresh_reordered_notebook_without_tags_is_graded_by_names_and_heading(
-    lab: Lab, tmp: Path, solution: Result
+    lab: Lab, executions: Executions, solution: Result
 ) -> None:
-    result = graded("fresh", submissions.fresh_reordered_without_tags, lab, tmp)
+    result = executions.grade(lab, "fresh", submissions.fresh_reordered_without_tags())
     assert result.score >= 95
     assert any("lost its tag `compare-models`" in n for n in result.notes)
     assert [s.text for s in result.execution.skipped_lines] == ["%load_ext tensorboard", "!pip install tensorflow"]  # type: ignore[union-attr]
 
 
-def test_the_self_check_runs_only_public_checks(lab: Lab, tmp: Path) -> None:
-    path = submissions.write(submissions.wrong_mlp_architecture(), tmp / "self-check.ipynb")
-    result = grade(path, lab, GradeOptions(public_only=True))
+def test_the_self_check_runs_only_public_checks(lab: Lab, executions: Executions) -> None:
+    result = executions.grade(lab, "wrong-mlp", submissions.wrong_mlp_architecture(),
+                              GradeOptions(profile="smoke", public_only=True))
     checks = [c for p in result.parts for c in p.checks]
     assert checks and not any(c.hidden for c in checks)
     assert {c.name for c in checks if c.status != "passed"} == {"mlp-architecture", "mlp-params"}

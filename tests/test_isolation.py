@@ -19,6 +19,10 @@ needs_isolation = pytest.mark.skipif(not isolation.capabilities().isolate,
                                      reason=f"no isolation here: {isolation.capabilities().reason}")
 
 
+# The tests start jailed processes.
+pytestmark = pytest.mark.slow
+
+
 def _jailed(tmp_path: Path, code: str, **overrides: object) -> subprocess.CompletedProcess[str]:
     box = tmp_path / "box"
     box.mkdir()

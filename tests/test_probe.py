@@ -13,6 +13,9 @@ import pytest
 from autograder.config import ExecutionLimits
 from autograder.probe import run_probe
 
+# Every test starts a real jailed probe process.
+pytestmark = pytest.mark.slow
+
 LIMITS = ExecutionLimits()
 
 LINEAR = """

@@ -8,6 +8,7 @@ file is applied with `autograder review` and everything on disk is read back.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -161,21 +162,16 @@ def test_the_cli_reports_a_bad_review_file_as_a_usage_error(
 
 
 @pytest.mark.slow
-def test_review_after_a_real_grading_run(lab: Lab, tmp_path: Path) -> None:
-    """`autograder grade` on a real submission, then `autograder review`: nothing is executed again."""
-    nb = submissions.student_solution()
-    next(c for c in nb.cells if "compare-models" in c.metadata.get("tags", [])).source = FLAGGED
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    submissions.write(nb, inbox / "dana.ipynb")
+def test_review_after_a_real_grading_run(lab: Lab, tmp_path: Path, demo_out: Path) -> None:
+    """`autograder review` on a class graded for real (by `autograder demo`): nothing is executed again."""
     out = tmp_path / "out"
-    assert main(["grade", "--lab", lab.id, "--fast", "--out", str(out), str(inbox)]) == 0
-    graded = Result.read(out / "dana" / "result.json")
-    assert _discussion(graded)[1]
+    shutil.copytree(demo_out, out)
+    graded = Result.read(out / "bob-partial" / "result.json")
     review = tmp_path / "review.csv"
-    review.write_text("submission,part,points,comment\ndana,discussion,10,ok\n", encoding="utf-8")
+    review.write_text("submission,part,points,comment\nbob-partial,discussion,10,ok\n", encoding="utf-8")
     assert main(["review", "--lab", lab.id, "--out", str(out), str(review)]) == 0
-    after = Result.read(out / "dana" / "result.json")
+    after = Result.read(out / "bob-partial" / "result.json")
     assert _discussion(after) == (10.0, False)
     assert after.execution == graded.execution and after.timings == graded.timings
-    assert read_gradebook(out / "gradebook.csv")[0]["needs_review"] == "no"
+    row = next(r for r in read_gradebook(out / "gradebook.csv") if r["submission"] == "bob-partial")
+    assert row["discussion"] == "10" and float(row["total"]) == pytest.approx(after.score)

@@ -8,7 +8,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
+
+# Each test warms a lab up in a fresh interpreter (TensorFlow and the embedding model: seconds).
+pytestmark = pytest.mark.slow
 
 COURSE = REPO / "tests" / "fixtures" / "course"
 
