@@ -1,15 +1,19 @@
-"""The child side of a behaviour probe: runs a student's class on given inputs.
+"""The child side of a behaviour probe: runs a student's class or program on given inputs.
 
-Run as ``python -I path/to/probe_main.py FOLDER`` in a fresh process under limits; it
-imports nothing but NumPy and the standard library.
-FOLDER holds ``definitions.py`` (the student's definitions), ``task.json`` and the
-input arrays; the outputs are written back as ``.npy`` files and ``report.json``.
-This process never sees expected answers: the grader compares outputs itself.
+Run as ``python -I path/to/probe_main.py --serve FOLDER`` in a process under limits; it
+imports nothing but NumPy and the standard library (and PyTorch for an exported program).
+It reads query names from stdin, one a line; each names a folder in FOLDER holding
+``definitions.py`` (the student's definitions), ``task.json`` and the input arrays. The
+outputs are written back there as ``.npy`` files and ``report.json``, then the name is
+written back on the process's original stdout, which the student's code never sees
+(its stdout and stderr go to /dev/null). This process never sees expected answers: the
+grader compares outputs itself.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -77,7 +81,9 @@ def _torch_run(
     import torch
 
     torch.set_num_threads(1)
-    program = torch.export.load(task["program"])
+    if task["program"] not in _PROGRAMS:  # each program is loaded once per session
+        _PROGRAMS[task["program"]] = torch.export.load(task["program"])
+    program = _PROGRAMS[task["program"]]
     state = program.state_dict
     names = set(program.graph_signature.parameters)
     params = [v for k, v in state.items() if k in names]
@@ -96,6 +102,8 @@ def _torch_run(
     return out
 
 
+_PROGRAMS: dict[str, Any] = {}
+
 SCENARIOS: dict[str, Scenario] = {
     "predict": _predict,
     "train-steps": _train_steps,
@@ -104,7 +112,8 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-def main(folder: Path) -> int:
+def answer(folder: Path) -> None:
+    """Run the query in ``folder``; the student's definitions are executed afresh for each."""
     task = json.loads((folder / "task.json").read_text(encoding="utf-8"))
     inputs = {p.stem: np.load(p, allow_pickle=False) for p in folder.glob("in__*.npy")}
     inputs = {k[len("in__"):]: v for k, v in inputs.items()}
@@ -126,8 +135,20 @@ def main(folder: Path) -> int:
             "traceback": "".join(traceback.format_exception(exc))[-3000:],
         }
     (folder / "report.json").write_text(json.dumps(report), encoding="utf-8")
+
+
+def serve(folder: Path) -> int:
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)  # what the student's code prints is not the grader's business
+    os.dup2(quiet, 2)
+    for line in sys.stdin:
+        name = line.strip()
+        if name.startswith("q") and name[1:].isdigit():
+            answer(folder / name)
+            replies.write(f"{name}\n")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1])))
+    sys.exit(serve(Path(sys.argv[2])) if sys.argv[1:2] == ["--serve"] else 2)

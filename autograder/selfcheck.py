@@ -104,7 +104,10 @@ def run_self_check(part: str, namespace: dict[str, Any], lab: str | None = None)
         _autograder_export(spec, folder, namespace)
         ctx = CheckContext(lab=lab_obj, profile="full", artifacts=ArtifactBundle(Path(folder)), notebook=notebook,
                            cells=cells, limits=ExecutionLimits(), cache_dir=None)
-        parts = score(lab_obj.rubric, ctx, public_only=True, parts={part})
+        try:
+            parts = score(lab_obj.rubric, ctx, public_only=True, parts={part})
+        finally:
+            ctx.close()
     notes = () if notebook_file or not any(c.spec.check == "discussion" for c in checks) else (
         "Save the notebook and run `autograder check` to check written answers: this kernel does not know its file.",)
     result = Result(lab=lab_obj.id, submission="self-check", source=str(notebook_file or ""), status="graded",

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from autograder.config import ExecutionLimits
-from autograder.probe import run_probe
+from autograder.isolation import capabilities
+from autograder.probe import ProbeSession, run_probe
 
 # Every test starts a real jailed probe process.
 pytestmark = pytest.mark.slow
@@ -259,3 +260,43 @@ os._exit(0)
     result = run_probe(definitions, {"scenario": "predict", "class": "X"}, {"X": np.zeros(1)}, limits=LIMITS)
     assert not result.ok
     assert "secret" not in result.error
+
+
+def test_a_session_answers_every_query_from_one_process_and_restarts_after_a_crash() -> None:
+    x, y = _data()
+    crash = LINEAR.replace("return self.forward(X).argmax(axis=1)", "import os\n        os._exit(1)")
+    hang = LINEAR.replace("return X @ self.W + self.b", "while True:\n            pass")
+    flood = LINEAR.replace("def predict(self, X):", "def predict(self, X):\n        print('x' * 10**7)")
+    with ProbeSession(LIMITS) as session:
+        first = session.run(LINEAR, _train_task(), {"X": x, "Y": y})
+        second = session.run(flood, _train_task(seed=8), {"X": x, "Y": y})
+        assert first.ok and second.ok and session.starts == 1
+        assert not np.array_equal(first.outputs["initial__W"], second.outputs["initial__W"])
+        crashed = session.run(crash, _train_task(), {"X": x, "Y": y})
+        assert not crashed.ok and "crashed" in crashed.error
+        hung = session.run(hang, _train_task(), {"X": x, "Y": y}, timeout=2)
+        assert hung.error == "it did not finish within 2 seconds"
+        after = session.run(LINEAR, _train_task(), {"X": x, "Y": y})
+        assert after.ok and session.starts == 3  # one more after the crash, one more after the hang
+        np.testing.assert_array_equal(after.outputs["after"], first.outputs["after"])
+
+
+def test_one_submissions_probe_state_never_reaches_the_next() -> None:
+    # A student's code that leaves a mark in a module every probe imports (NumPy) and in
+    # the process's files, and a next student's class that looks for both.
+    leave = "import numpy\nnumpy.LEFT_BEHIND = 41\nopen('/tmp/left-behind', 'w').write('x')\n" + LINEAR
+    look = LINEAR.replace("return self.forward(X).argmax(axis=1)", (
+        "import numpy, os\n        "
+        "return numpy.full(len(X), getattr(numpy, 'LEFT_BEHIND', 0) + os.path.exists('/tmp/left-behind'))"))
+    x, y = _data()
+    with ProbeSession(LIMITS) as first:
+        assert first.run(leave, _train_task(), {"X": x, "Y": y}).ok
+        same = first.run(look, _train_task(), {"X": x, "Y": y})
+        assert same.ok and same.outputs["predictions"][0] >= 41  # the same student's process keeps it
+    with ProbeSession(LIMITS) as second:
+        other = second.run(look, _train_task(), {"X": x, "Y": y})
+    assert other.ok, other.error
+    seen = int(other.outputs["predictions"][0])
+    if not capabilities().isolate:
+        os.remove("/tmp/left-behind")
+    assert seen == (0 if capabilities().isolate else 1)  # without a jail, /tmp is shared; NumPy never is

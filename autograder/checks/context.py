@@ -23,7 +23,7 @@ from autograder.discussion import DiscussionAnswer, find_answer
 from autograder.errors import ArtifactError, ConfigError
 from autograder.labs import Lab
 from autograder.notebook import LoadedNotebook
-from autograder.probe import ProbeResult, run_probe
+from autograder.probe import ProbeResult, ProbeSession
 from autograder.quiet import import_keras
 from autograder.reference import ReferenceMetrics, load_reference_module, reference_metrics
 from autograder.sanitize import SanitizedCell
@@ -100,6 +100,19 @@ class CheckContext:
         self._answers: dict[str, DiscussionAnswer] = {}
 
     @cached_property
+    def probes(self) -> ProbeSession:
+        """The submission's probe process, started by the first query that needs it; it may
+        read the submission's exported programs (plain files; links are not followed)."""
+        folder = self.artifacts.folder
+        programs = [p for p in folder.glob("*.pt2") if p.is_file() and not p.is_symlink()] if folder else []
+        return ProbeSession(self.limits, readable=programs)
+
+    def close(self) -> None:
+        """Stop what the checks started (the probe process); the context is done."""
+        if "probes" in self.__dict__:
+            self.probes.close()
+
+    @cached_property
     def reference_path(self) -> Path:
         return self.lab.reference_path
 
@@ -155,7 +168,7 @@ class CheckContext:
         if key not in self._probes:
             if definitions is None:
                 definitions = extract_definitions(self.cells, wanted=[task["class"]])
-            self._probes[key] = run_probe(definitions, task, inputs, limits=self.limits)
+            self._probes[key] = self.probes.run(definitions, task, inputs)
         return self._probes[key]
 
     def torch_run(
