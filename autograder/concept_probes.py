@@ -106,7 +106,7 @@ def _fit(statements: StatementSet, concepts: dict[str, list[str]], against: dict
         right = examples.right + concepts.get(concept_id, [])
         others = [s for other, ex in statements.concepts.items() if other != concept_id for s in ex.right]
         wrong = examples.wrong + against.get(concept_id, []) + others + statements.salad
-        vectors = embedder.encode(right + wrong)
+        vectors = embedder.encode(right + wrong, course=True)
         labels = np.array([1] * len(right) + [0] * len(wrong))
         # Balanced: a concept has a few dozen right examples against hundreds of others.
         models[concept_id] = LogisticRegression(class_weight="balanced", max_iter=2000).fit(vectors, labels)

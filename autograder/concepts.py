@@ -453,7 +453,7 @@ def _grade_embedding(
     weights = _concept_points(rubric, total)
     column = {c.id: j for j, c in enumerate(rubric.concepts)}
     # Similarity of every unit to every concept (its closest paraphrase).
-    matrix = np.stack([(u @ embedder.encode(c.paraphrases or [c.description]).T).max(axis=1)
+    matrix = np.stack([(u @ embedder.encode(c.paraphrases or [c.description], course=True).T).max(axis=1)
                        for c in rubric.concepts], axis=1)
     # A unit that makes a misconception cannot earn the concepts it contradicts. It stays in
     # the comparisons with the other concepts: dropping it there would lend them its lead.
@@ -463,7 +463,7 @@ def _grade_embedding(
     for mis in rubric.misconceptions:
         hits = np.zeros(len(units), dtype=bool)
         if mis.paraphrases:
-            m_sims = (u @ embedder.encode(mis.paraphrases).T).max(axis=1)
+            m_sims = (u @ embedder.encode(mis.paraphrases, course=True).T).max(axis=1)
             hits = m_sims >= rubric.misconception
             for concept_id in mis.against:
                 hits &= m_sims > matrix[:, column[concept_id]] + 0.02
@@ -480,7 +480,7 @@ def _grade_embedding(
 
     # Each question scored alike: its concepts' best similarities, averaged. An answer that
     # reads as another question's (close to it, and clearly closer than to this one) is one.
-    closeness = {tag: float(np.mean([(u @ embedder.encode(list(p)).T).max() for p in concepts]))
+    closeness = {tag: float(np.mean([(u @ embedder.encode(list(p), course=True).T).max() for p in concepts]))
                  for tag, concepts in other_questions.items() if concepts}
     own_mean = float(np.mean(best_sim))
     closest = max(closeness, key=closeness.__getitem__, default=None)

@@ -1,9 +1,11 @@
-"""Grading one notebook against executing it bare with nbclient, side by side.
+"""Grading each lab's solution against executing it bare with nbclient, side by side.
 
-    .venv/bin/python benchmarks/grade_vs_bare.py [--runs 3] [--lab keras-digits]
+    .venv/bin/python benchmarks/grade_vs_bare.py [--runs 3] [--lab LAB ...] [--profile smoke]
 
-Runs each measurement ``--runs`` times in this one process, alternating, and prints
-the median wall times and their ratio. Bare execution is what any grader must pay at
+For every lab (default: all of the course's), runs each measurement ``--runs`` times in
+this one process, alternating, and prints the median wall times and their ratio, then a
+table of all labs: execute, check and total of the grading, check/execute and
+graded/bare. Bare execution is what any grader must pay at
 least: a kernel via nbclient running every cell of the solution. Grading adds the
 sandbox, the export of graded names, the checks and scoring. Reference metrics come
 from the cache (trained beforehand, not timed). The first grading in a process also
@@ -25,19 +27,21 @@ from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder import GradeOptions, grade
+from autograder import GradeOptions, datasets, grade
 from autograder.course import find_course
-from autograder.labs import load_lab
+from autograder.labs import Lab, load_lab
 
 
-def bare(path: Path, *, agg: bool = False, extra_env: dict[str, str] | None = None) -> float:
-    """nbclient as anyone would run it; ``agg``: with figures not rendered, as in our sandbox;
-    ``extra_env``: more variables for the kernel."""
+def bare(path: Path, *, datasets_of: Lab, profile: str, agg: bool = False) -> float:
+    """nbclient as anyone would run it, with the lab's data sets where Keras looks for them
+    (staged as the sandbox stages them, since nothing downloads here); ``agg``: with figures
+    not rendered, as in our sandbox."""
     nb = nbformat.read(path, as_version=4)
-    env = {**os.environ, **(extra_env or {}), **({"MPLBACKEND": "Agg"} if agg else {})}
     with tempfile.TemporaryDirectory() as workdir:
+        datasets.stage(datasets_of.spec.datasets, profile, Path(workdir) / ".keras")
+        env = {**os.environ, "KERAS_HOME": str(Path(workdir) / ".keras"), **({"MPLBACKEND": "Agg"} if agg else {})}
         started = time.perf_counter()
-        client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": workdir}})
+        client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": workdir}})
         client.km = client.create_kernel_manager()
         with client.setup_kernel(env=env):
             for index, cell in enumerate(nb.cells):
@@ -45,42 +49,52 @@ def bare(path: Path, *, agg: bool = False, extra_env: dict[str, str] | None = No
         return time.perf_counter() - started
 
 
-def graded(path: Path, lab_id: str) -> tuple[float, dict[str, float]]:
+def graded(path: Path, lab_id: str, profile: str) -> tuple[float, dict[str, float]]:
     lab = load_lab(lab_id, find_course())
     started = time.perf_counter()
-    result = grade(path, lab, GradeOptions())
+    result = grade(path, lab, GradeOptions(profile=profile))
     elapsed = time.perf_counter() - started
     assert result.status == "graded" and result.score >= 95, (result.status, result.score)
     return elapsed, result.timings
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--lab", default="keras-digits")
-    args = parser.parse_args()
-    lab = load_lab(args.lab, find_course())
+def measure(lab_id: str, runs: int, profile: str) -> dict[str, float]:
+    lab = load_lab(lab_id, find_course())
     # Warm-up, not timed: trains the reference once if it is not cached yet, and
-    # imports TensorFlow into this (grading) process.
-    warm, _ = graded(lab.solution, args.lab)
-    print(f"warm-up grading (reference cache + TensorFlow import in the grader): {warm:.1f}s")
+    # imports the frameworks into this (grading) process.
+    warm, _ = graded(lab.solution, lab_id, profile)
+    print(f"{lab_id}: warm-up grading (reference cache + framework imports in the grader): {warm:.1f}s")
     bare_times, agg_times, grade_times, stages = [], [], [], []
-    for run in range(1, args.runs + 1):
-        bare_times.append(bare(lab.solution))
-        agg_times.append(bare(lab.solution, agg=True))
-        seconds, timings = graded(lab.solution, args.lab)
+    for run in range(1, runs + 1):
+        bare_times.append(bare(lab.solution, datasets_of=lab, profile=profile))
+        agg_times.append(bare(lab.solution, datasets_of=lab, profile=profile, agg=True))
+        seconds, timings = graded(lab.solution, lab_id, profile)
         grade_times.append(seconds)
         stages.append(timings)
-        print(f"run {run}: bare {bare_times[-1]:.2f}s  bare+Agg {agg_times[-1]:.2f}s  graded {seconds:.2f}s  "
+        print(f"  run {run}: bare {bare_times[-1]:.2f}s  bare+Agg {agg_times[-1]:.2f}s  graded {seconds:.2f}s  "
               f"stages {timings}")
     b, a, g = statistics.median(bare_times), statistics.median(agg_times), statistics.median(grade_times)
     execute = statistics.median(s["execute"] for s in stages)
     check = statistics.median(s["check"] for s in stages)
-    print(f"\nmedian of {args.runs}: bare nbclient {b:.2f}s, graded {g:.2f}s, ratio {g / b:.3f} "
-          f"({g - b:+.2f}s, {100 * (g - b) / b:+.1f}%)")
-    print(f"against bare nbclient with figures off (MPLBACKEND=Agg, as the sandbox runs): {a:.2f}s, "
-          f"ratio {g / a:.3f} ({g - a:+.2f}s, {100 * (g - a) / a:+.1f}%)")
-    print(f"graded stages (median): execute+export {execute:.2f}s, check {check:.2f}s")
+    print(f"  median of {runs}: bare nbclient {b:.2f}s, graded {g:.2f}s, ratio {g / b:.3f} "
+          f"({g - b:+.2f}s, {100 * (g - b) / b:+.1f}%); with figures off (MPLBACKEND=Agg, as the sandbox "
+          f"runs) {a:.2f}s, ratio {g / a:.3f}; stages: execute+export {execute:.2f}s, check {check:.2f}s")
+    return {"bare": b, "agg": a, "graded": g, "execute": execute, "check": check}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lab", action="append", help="a lab to measure (repeatable); default: every lab")
+    parser.add_argument("--profile", default="smoke", help="data profile (default smoke: full MNIST is not offline)")
+    args = parser.parse_args()
+    labs = args.lab or find_course().lab_ids()
+    figures = {lab: measure(lab, args.runs, args.profile) for lab in labs}
+    print(f"\n{'lab':30} {'bare':>7} {'Agg':>7} {'graded':>7} {'execute':>8} {'check':>7} "
+          f"{'check/exec':>10} {'graded/bare':>11} {'graded/Agg':>10}")
+    for lab, f in figures.items():
+        print(f"{lab:30} {f['bare']:7.1f} {f['agg']:7.1f} {f['graded']:7.1f} {f['execute']:8.1f} {f['check']:7.1f} "
+              f"{f['check'] / f['execute']:10.3f} {f['graded'] / f['bare']:11.3f} {f['graded'] / f['agg']:10.3f}")
 
 
 if __name__ == "__main__":
