@@ -15,6 +15,7 @@ from pathlib import Path
 
 from autograder.files import write_atomic
 from autograder.intake import Superseded
+from autograder.lab_imports import INSTALL_HINT
 from autograder.report import template_environment
 from autograder.result import Result
 
@@ -43,6 +44,8 @@ class StudentRow:
     needs_review: bool
     seconds: float
     link: str
+    missing_modules: tuple[str, ...] = ()
+    """Modules the notebook imported that the grading environment lacks (why it needs review)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class ClassSummary:
     """Most common failure messages of checks, with how many submissions got each."""
     statuses: tuple[tuple[str, int], ...]
     superseded: tuple[Superseded, ...]
+    missing_modules: tuple[tuple[str, int], ...] = ()
+    """Modules submissions imported that the grading environment lacks (the course's to provide),
+    with how many submissions did, most first."""
 
     @property
     def count(self) -> int:
@@ -85,9 +91,10 @@ def _percent(row: StudentRow) -> float:
 def summarise(lab: str, results: Sequence[Result], superseded: Sequence[Superseded] = ()) -> ClassSummary:
     students = tuple(
         StudentRow(r.submission, r.score, r.max_score, r.status, r.needs_review, r.timings.get("total", 0.0),
-                   f"{r.submission}/report.html")
+                   f"{r.submission}/report.html", r.execution.missing_modules if r.execution else ())
         for r in sorted(results, key=lambda r: r.submission)
     )
+    missing = Counter(module for row in students for module in row.missing_modules)
     histogram = [0] * BINS
     for row in students:
         histogram[min(BINS - 1, int(_percent(row) // (100 / BINS)))] += 1
@@ -113,13 +120,13 @@ def summarise(lab: str, results: Sequence[Result], superseded: Sequence[Supersed
     return ClassSummary(
         lab=lab, students=students, histogram=tuple(histogram), checks=checks,
         failures=tuple(failures.most_common(10)), statuses=tuple(sorted(statuses.items())),
-        superseded=tuple(superseded),
+        superseded=tuple(superseded), missing_modules=tuple(sorted(missing.items(), key=lambda m: (-m[1], m[0]))),
     )
 
 
 def render_class_html(summary: ClassSummary) -> str:
     env = template_environment(html=True)
-    return env.get_template("class.html.j2").render(summary=summary, bins=BINS)
+    return env.get_template("class.html.j2").render(summary=summary, bins=BINS, install_hint=INSTALL_HINT)
 
 
 def write_class_report(summary: ClassSummary, out_dir: Path) -> Path:
@@ -141,6 +148,11 @@ def render_terminal(summary: ClassSummary) -> str:
     not_graded = [(s, n) for s, n in summary.statuses if s != "graded"]
     if not_graded:
         lines.append("not fully graded: " + ", ".join(f"{s} {n}" for s, n in not_graded))
+    if summary.missing_modules:
+        lines.append("not installed where the grader runs (the course's to provide; those submissions are flagged "
+                     "for review): " + ", ".join(f"{module} {n}" for module, n in summary.missing_modules))
+        lines.append(f"  install them where the grader runs: {INSTALL_HINT}; then grade those submissions again "
+                     "with --force")
     if summary.failures:
         lines.append("most common failures:")
     for message, n in summary.failures[:5]:

@@ -19,6 +19,7 @@ from autograder.course import find_course, init_course
 from autograder.errors import AutograderError, ConfigError
 from autograder.exports import write_gradescope_results
 from autograder.grounding import read_history_option
+from autograder.lab_imports import INSTALL_HINT, missing_packages
 from autograder.labs import load_lab
 from autograder.pipeline import grade, grader_version
 from autograder.regrade import regrade, render_changes
@@ -64,6 +65,9 @@ def _cmd_labs(args: argparse.Namespace) -> int:
     for lab_id in course.lab_ids():
         lab = load_lab(lab_id, course)
         print(f"{lab_id:28} {lab.spec.title}")
+        missing = missing_packages(lab.spec.packages)
+        if missing:  # the course's to fix before grading: such imports are flagged for review, never zeroed
+            print(f"{'':28} its notebooks import {', '.join(missing)}, not installed here: {INSTALL_HINT}")
     return 0
 
 

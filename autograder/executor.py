@@ -1,7 +1,10 @@
 """Execute a notebook in a sandboxed kernel via nbclient, then export the graded names.
 
 Cells run one by one under a per-cell and a total time limit. A cell that raises is
-recorded and execution goes on, so later parts are still graded. After the last cell
+recorded and execution goes on, so later parts are still graded. A cell that stops at
+an import of a module the grading environment lacks has the rest of it run without that
+import statement, and the failed import is recorded (the course's problem: the result is
+flagged for review). After the last cell
 (or the total limit) the export code writes the graded names to a fresh directory;
 the kernel is then killed, not shut down gracefully, since nothing in it is needed.
 
@@ -19,11 +22,12 @@ import json
 import math
 import os
 import queue
+import re
 import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
@@ -33,7 +37,8 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from autograder import kernel_export
 from autograder.errors import ExecutionError
-from autograder.result import CellRecord, ExecutionRecord, SkippedLine
+from autograder.imports import cell_python, failed_import, import_statements, missing_module, rest_of_cell
+from autograder.result import CellRecord, ExecutionRecord, FailedImport, SkippedLine
 from autograder.sandbox import KERNEL_NAME, Sandbox
 from autograder.sanitize import SanitizedCell
 
@@ -52,6 +57,10 @@ def _export_source(spec: dict[str, dict[str, Any]], outdir: Path) -> str:
     call = f"_autograder_export(__import__('json').loads({json.dumps(json.dumps(spec))}), {str(outdir)!r}, globals())"
     return f"{module}\n{call}\ndel _autograder_export\n"
 
+
+RunOutcome = Literal["ok", "timeout", "died"]
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_CELL_FRAME = re.compile(r"^Cell In\[\d+\], line (\d+)")
 
 # What a cell raises when an allocation fails under the memory limit (NumPy's subclass
 # keeps a private name; the frameworks have their own).
@@ -187,6 +196,7 @@ async def _execute(
     exit_code: int | None = None
     sandbox.hand_over()
     records: list[CellRecord] = []
+    failed_imports: list[FailedImport] = []
     started = time.monotonic()
     deadline = started + limits.total_timeout
     timed_out = kernel_died = exported = False
@@ -208,22 +218,15 @@ async def _execute(
                     timed_out = timed_out or remaining <= 0
                     records.append(CellRecord(index=original, status="not-run", seconds=0.0))
                     continue
-                client.timeout = max(1, math.ceil(min(limits.cell_timeout, remaining)))
                 t0 = time.monotonic()
-                status = "ok"
-                try:
-                    await client.async_execute_cell(cell, position)
-                except CellTimeoutError:
-                    status = "timeout"
-                    timed_out = timed_out or time.monotonic() >= deadline
-                    await km.interrupt_kernel()
-                    await _wait_idle(client, position, 10.0)
-                except DeadKernelError:
-                    status = "error"
-                    kernel_died = True
-                    cell.outputs.append(
-                        nbformat.v4.new_output("error", ename="KernelDied", evalue="the kernel died", traceback=[])
-                    )
+                run = await _run_cell(client, km, cell, position, min(limits.cell_timeout, remaining))
+                if run == "ok":
+                    run, failed = await _resume_after_missing_imports(
+                        client, km, cell, position, original, until=min(t0 + limits.cell_timeout, deadline))
+                    failed_imports += failed
+                timed_out = timed_out or (run == "timeout" and time.monotonic() >= deadline)
+                kernel_died = run == "died"
+                status = "timeout" if run == "timeout" else "error" if run == "died" else "ok"
                 done = _cell_record(original, cell, time.monotonic() - t0, status, limits.output_chars)
                 memory_exceeded = memory_exceeded or done.error.split(":")[0] in MEMORY_ERRORS
                 records.append(done)
@@ -270,8 +273,74 @@ async def _execute(
         leftover_processes=max(0, leftovers),
         isolated=sandbox.capabilities.isolate,
         isolation_note=" ".join(sandbox.capabilities.notes()),
+        failed_imports=tuple(failed_imports),
     )
     return ExecutionOutcome(record=record, export_dir=export_dir, exported=exported)
+
+
+async def _run_cell(client: NotebookClient, km: AsyncKernelManager, cell: Any, slot: int, seconds: float) -> RunOutcome:
+    """Run ``cell`` in nbclient's ``slot`` for at most ``seconds``. "ok" means it finished:
+    whether it raised is in its outputs."""
+    client.timeout = max(1, math.ceil(seconds))
+    try:
+        await client.async_execute_cell(cell, slot)
+    except CellTimeoutError:
+        await km.interrupt_kernel()
+        await _wait_idle(client, slot, 10.0)
+        return "timeout"
+    except DeadKernelError:
+        cell.outputs.append(nbformat.v4.new_output("error", ename="KernelDied", evalue="the kernel died", traceback=[]))
+        return "died"
+    return "ok"
+
+
+async def _resume_after_missing_imports(
+    client: NotebookClient, km: AsyncKernelManager, cell: Any, slot: int, index: int, *, until: float
+) -> tuple[RunOutcome, list[FailedImport]]:
+    """When ``cell`` stopped at an import of a module the environment lacks, run the rest of
+    it without that statement, as often as that happens; the outputs of every run are kept.
+
+    Course notebooks import everything in their first cell, so one missing package would
+    otherwise leave every later import of that cell undone (``import pandas`` failing takes
+    ``import tensorflow`` on the next line with it) and fail the whole notebook. Only
+    top-level import statements are skipped; an import inside a function or ``try`` is
+    the cell's own logic. The statements before the failed import already ran and are
+    not run again. ``until``: the monotonic time the cell's limits end at.
+    """
+    failed: list[FailedImport] = []
+    python = cell_python(cell.source)
+    statements = import_statements(cell.source) if python is not None else ()
+    after = (0, 0)
+    latest = list(cell.outputs)
+    while True:
+        error = next((o for o in reversed(latest) if o.get("output_type") == "error"), None)
+        module = missing_module(f"{error.get('ename', '')}: {error.get('evalue', '')}") if error else None
+        if error is None or module is None:
+            return "ok", failed
+        statement = failed_import(statements, module, _error_line(error.get("traceback", [])), after)
+        rest = rest_of_cell(python, statement) if python is not None and statement is not None else ""
+        seconds = until - time.monotonic()
+        resumed = bool(rest.strip()) and seconds > 0
+        failed.append(FailedImport(cell=index, module=module, line=statement.line if statement else 0,
+                                   text=statement.text if statement else "", resumed=resumed))
+        if statement is None or not resumed:
+            return "ok", failed
+        remainder = nbformat.v4.new_code_cell(rest)
+        outcome = await _run_cell(client, km, remainder, slot, seconds)
+        latest = list(remainder.outputs)
+        cell.outputs = [*cell.outputs, *latest]
+        after = (statement.end_line, statement.end_column)
+        if outcome != "ok":
+            return outcome, failed
+
+
+def _error_line(traceback: list[str]) -> int | None:
+    """The line of the cell an IPython traceback's first frame points at ("Cell In[3], line 4")."""
+    for entry in traceback:
+        match = _CELL_FRAME.match(_ANSI.sub("", str(entry)))
+        if match:
+            return int(match.group(1))
+    return None
 
 
 def _regular_file(path: Path) -> bool:

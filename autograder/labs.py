@@ -2,8 +2,9 @@
 
 It lists the names a student defines and of what kind they are (which decides how
 they are exported from the kernel), the discussion cells by tag with the heading of
-their question (used when a student's notebook lost the tag), and the frameworks the
-kernel seeds.
+their question (used when a student's notebook lost the tag), the frameworks the
+kernel seeds, and the packages the lab's notebooks import (checked against the grading
+environment by :mod:`autograder.lab_imports`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from autograder.course import Course
 from autograder.errors import ConfigError, RubricError, UnknownLabError
@@ -63,6 +64,9 @@ class LabResources(BaseModel):
     gpu_memory_gib: float = Field(default=2.0, gt=0, description="GPU memory of a kernel (memory growth on)")
 
 
+_IMPORT_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
 class LabSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -70,6 +74,9 @@ class LabSpec(BaseModel):
     title: str
     seed_notebook: str = ""
     frameworks: tuple[str, ...] = ()
+    packages: tuple[Annotated[str, StringConstraints(pattern=_IMPORT_NAME)], ...] = Field(
+        default=(), description="top-level import names (`sklearn`, `PIL`) the lab's notebooks may import besides "
+        "the standard library; empty: not declared, and only checked against the environment")
     reference: str = Field(description="module in the course's reference/ folder")
     profiles: tuple[str, ...] = ("full",)
     datasets: tuple[Literal["mnist", "fashion-mnist"], ...] = ()

@@ -21,9 +21,12 @@ from autograder.errors import InvalidNotebookError
 MAX_NOTEBOOK_BYTES = 50 * 1024**2
 """Larger files are refused: a notebook with its outputs dropped is far smaller."""
 
-MAX_CODE_CELLS = 2000
-"""More code cells than any lab needs; a generated notebook with more would spend the
-whole time limit on per-cell overhead, so it is refused with a reason instead."""
+MAX_CELLS = 20_000
+"""Cells of any kind the grader reads; a notebook with more is refused before nbformat
+builds it. This bounds the grader's own memory, not the student's time: each cell costs
+the grader about 3 KiB while it grades (the loaded notebook, the copy nbclient runs, the
+cell's record), so 60 MiB at most. Running many cells is bounded by the time limits
+instead (a trivial cell costs ~7 ms), so a notebook of thousands of cells is graded."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,14 @@ def load_notebook(path: Path, *, submission: str | None = None) -> LoadedNoteboo
     if not isinstance(data, dict) or ("cells" not in data and "worksheets" not in data):
         raise InvalidNotebookError("this JSON file has no notebook cells; submit the .ipynb file", submission=sub)
 
+    count = _cell_count(data)
+    if count > MAX_CELLS:
+        raise InvalidNotebookError(
+            f"the notebook has {count} cells; the grader reads at most {MAX_CELLS}. Merge cells and submit "
+            "the notebook you worked in, not a generated one",
+            submission=sub,
+        )
+
     notes: list[str] = []
     cells = data.get("cells")
     has_ids = int(data.get("nbformat", 0) or 0) == 4 and int(data.get("nbformat_minor", 0) or 0) >= 5
@@ -109,16 +120,20 @@ def load_notebook(path: Path, *, submission: str | None = None) -> LoadedNoteboo
             "Python 3 (Kernel > Change kernel), run all cells, save, and submit again",
             submission=sub,
         )
-    code = sum(1 for c in node.cells if c.get("cell_type") == "code")
-    if code > MAX_CODE_CELLS:
-        raise InvalidNotebookError(
-            f"the notebook has {code} code cells; the grader runs at most {MAX_CODE_CELLS}. Merge cells and "
-            "submit the notebook you worked in, not a generated one",
-            submission=sub,
-        )
     return LoadedNotebook(
         path=path, submission=sub, sha256=hashlib.sha256(raw).hexdigest(), node=node, notes=tuple(notes)
     )
+
+
+def _cell_count(data: dict[str, Any]) -> int:
+    """Cells of the parsed JSON, in format 4 (``cells``) or 3 (``worksheets``), before nbformat reads it."""
+    cells = data.get("cells")
+    if isinstance(cells, list):
+        return len(cells)
+    worksheets = data.get("worksheets")
+    if not isinstance(worksheets, list):
+        return 0
+    return sum(len(w["cells"]) for w in worksheets if isinstance(w, dict) and isinstance(w.get("cells"), list))
 
 
 def _drop_outputs(node: NotebookNode) -> None:

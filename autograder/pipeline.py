@@ -56,6 +56,7 @@ def _execution_notes(record: ExecutionRecord) -> list[str]:
             f"{len(failed)} cell(s) raised an error or timed out; the rest of the notebook still ran "
             "and everything it defined was graded."
         )
+    notes += _import_notes(record)
     if record.skipped_lines:
         notes.append(f"{len(record.skipped_lines)} shell or magic line(s) were not run while grading.")
     if record.timed_out:
@@ -74,6 +75,20 @@ def _execution_notes(record: ExecutionRecord) -> list[str]:
                      "Print less (e.g. a summary instead of every step).")
     if record.leftover_processes:
         notes.append(f"{record.leftover_processes} process(es) the notebook left running were killed.")
+    return notes
+
+
+def _import_notes(record: ExecutionRecord) -> list[str]:
+    notes = []
+    for module in record.missing_modules:
+        cells = ", ".join(dict.fromkeys(str(f.cell) for f in record.failed_imports if f.module == module))
+        notes.append(f"Cell {cells} imports `{module}`, which the grading environment does not have. If the "
+                     "course's notebooks use it, that is the course's to fix, not yours: this submission is flagged "
+                     "for a person to review.")
+    for failed in record.failed_imports:
+        if failed.resumed:
+            notes.append(f"Cell {failed.cell} stopped at `{failed.text}` (line {failed.line}); the grader ran the "
+                         "rest of that cell without it, so the lines after it still ran.")
     return notes
 
 
@@ -209,7 +224,10 @@ def assess(
         lab=lab, profile=options.profile, artifacts=artifacts, notebook=loaded,
         cells=cells, limits=options.limits, cache_dir=options.cache_dir,
     )
-    parts = score(lab.rubric, ctx, public_only=options.public_only)
+    try:
+        parts = score(lab.rubric, ctx, public_only=options.public_only)
+    finally:
+        ctx.close()
     # Training the lab's reference (once per lab and profile) is the course's cost, not this submission's.
     reference_seconds = ctx.metrics.seconds if "metrics" in ctx.__dict__ else 0.0
     timings = {"execute": record.seconds, "check": round(time.monotonic() - t0 - reference_seconds, 3)}

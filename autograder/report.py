@@ -40,10 +40,11 @@ import json
 import math
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, get_args
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 from markupsafe import Markup
@@ -51,7 +52,7 @@ from markupsafe import Markup
 from autograder import bundled
 from autograder.curves import learning_curve_svg
 from autograder.errors import ConfigError
-from autograder.result import CellRecord, CheckResult, ExecutionRecord, PartResult, Result
+from autograder.result import CellRecord, CellStatus, CheckResult, ExecutionRecord, PartResult, Result
 
 __all__ = [
     "EVIDENCE_VALUE_LIMIT",
@@ -77,6 +78,9 @@ SELFCHECK_TEMPLATE = "selfcheck.html.j2"
 EVIDENCE_VALUE_LIMIT = 400
 """Longer evidence values are cut: a report is read by a person, result.json keeps all."""
 SLOWEST_CELLS = 5
+LISTED_CELLS = 50
+"""Rows per table of cells (failed cells, skipped lines) a report lists; past that it says how
+many more there are, so a notebook of thousands of cells still gives a readable report."""
 
 # Colour codes (ANSI CSI sequences) are common in tracebacks and are dropped; any other
 # control character is made visible. Newlines and tabs are kept.
@@ -176,17 +180,37 @@ class CellView:
 
 
 @dataclass(frozen=True)
+class FailedImportView:
+    """An import that failed because the grading environment lacks the module."""
+
+    cell: int
+    line: int
+    module: str
+    text: str
+    resumed: bool
+    """The rest of the cell after the statement was run without it."""
+
+
+@dataclass(frozen=True)
 class ExecutionView:
-    """How the notebook ran: failures, skipped lines and where the time went."""
+    """How the notebook ran: failures, skipped lines and where the time went.
+
+    Tables of cells list at most :data:`LISTED_CELLS` rows; ``*_unlisted`` says how many more.
+    """
 
     seconds: str
     cell_count: int
+    status_counts: tuple[Pair, ...]
+    """How many cells ended in each status (``ok``, ``error``, ``timeout``, ``not-run``), those with any."""
     cell_seconds: str
     timed_out: bool
     kernel_died: bool
     skipped_lines: tuple[SkippedLineView, ...]
+    skipped_lines_unlisted: int
     failed_cells: tuple[CellView, ...]
+    failed_cells_unlisted: int
     slowest_cells: tuple[CellView, ...]
+    failed_imports: tuple[FailedImportView, ...]
 
 
 @dataclass(frozen=True)
@@ -456,17 +480,23 @@ def _execution_view(execution: ExecutionRecord) -> ExecutionView:
 
     ran = [c for c in execution.cells if c.status != "not-run"]
     slowest = sorted(ran, key=lambda c: c.seconds, reverse=True)[:SLOWEST_CELLS]
+    failed = [c for c in execution.cells if c.status in ("error", "timeout")]
+    counts = Counter(c.status for c in execution.cells)
     return ExecutionView(
         seconds=_seconds(execution.seconds),
         cell_count=len(execution.cells),
+        status_counts=tuple(Pair(status, str(counts[status])) for status in get_args(CellStatus) if counts[status]),
         cell_seconds=_seconds(sum(c.seconds for c in execution.cells)),
         timed_out=execution.timed_out,
         kernel_died=execution.kernel_died,
-        skipped_lines=tuple(
-            SkippedLineView(cell=s.cell, line=s.line, text=s.text, reason=s.reason) for s in execution.skipped_lines
-        ),
-        failed_cells=tuple(cell_view(c) for c in execution.cells if c.status in ("error", "timeout")),
+        skipped_lines=tuple(SkippedLineView(cell=s.cell, line=s.line, text=s.text, reason=s.reason)
+                            for s in execution.skipped_lines[:LISTED_CELLS]),
+        skipped_lines_unlisted=max(0, len(execution.skipped_lines) - LISTED_CELLS),
+        failed_cells=tuple(cell_view(c) for c in failed[:LISTED_CELLS]),
+        failed_cells_unlisted=max(0, len(failed) - LISTED_CELLS),
         slowest_cells=tuple(cell_view(c) for c in slowest),
+        failed_imports=tuple(FailedImportView(cell=f.cell, line=f.line, module=f.module, text=f.text,
+                                              resumed=f.resumed) for f in execution.failed_imports[:LISTED_CELLS]),
     )
 
 

@@ -83,6 +83,19 @@ class SkippedLine(_Model):
     reason: str
 
 
+class FailedImport(_Model):
+    """A module a cell could not import because the grading environment lacks it
+    (``No module named ...``): the course's problem, so the submission is flagged for review."""
+
+    cell: int = Field(description="position of the cell in the submitted notebook")
+    module: str = Field(description="the module as the error named it, e.g. 'pandas' or 'tensorflow.foo'")
+    line: int = Field(default=0, description="line of the import statement in the cell; 0 where it is unknown")
+    text: str = Field(default="", description="the import statement, where it is a statement of the cell itself")
+    resumed: bool = Field(
+        default=False, description="the rest of the cell after this statement was run without it"
+    )
+
+
 class CellRecord(_Model):
     """How one code cell of the submission ran."""
 
@@ -111,6 +124,14 @@ class ExecutionRecord(_Model):
     leftover_processes: int = Field(default=0, description="processes still running after the kernel, killed")
     isolated: bool = Field(default=False, description="the kernel ran in its own user, filesystem and network")
     isolation_note: str = Field(default="", description="what isolation was missing, when it was")
+    failed_imports: tuple[FailedImport, ...] = Field(
+        default=(), description="imports that failed because a module is missing where the grader runs"
+    )
+
+    @property
+    def missing_modules(self) -> tuple[str, ...]:
+        """The modules the notebook imported that the grading environment does not have."""
+        return tuple(sorted({f.module for f in self.failed_imports}))
 
 
 class Environment(_Model):
@@ -160,7 +181,10 @@ class Result(_Model):
 
     @property
     def needs_review(self) -> bool:
-        return any(p.needs_review for p in self.parts)
+        """A person should look: a check asked for it, or the notebook imported a module the
+        grading environment lacks (the course's problem, which may have cost points)."""
+        missing = self.execution is not None and bool(self.execution.missing_modules)
+        return missing or any(p.needs_review for p in self.parts)
 
     def public(self) -> Result:
         """The result without hidden checks' evidence, for what a student may see."""

@@ -1,9 +1,10 @@
 """Skip the shell and magic lines that cannot work while grading.
 
-Course notebooks carry habits from Colab: ``!pip install``, ``%tensorboard``,
-``!jupyter nbconvert``. In the sandbox they would fail, hang or reach the network,
-so they are replaced by ``pass`` (indentation kept, so blocks stay valid) and
-recorded, and the report tells the student which lines were not run.
+Course notebooks carry habits from Colab: ``!pip install`` (or a bare ``pip install``,
+which IPython runs as ``%pip``), ``%tensorboard``, ``!jupyter nbconvert``. In the sandbox
+they would fail, hang or reach the network, so they are replaced by ``pass`` (indentation
+kept, so blocks stay valid) and recorded, and the report tells the student which lines
+were not run.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ _SHELL_CELL_MAGICS = {"bash", "sh", "script", "system", "sx", "perl", "ruby"}
 
 _MAGIC = re.compile(
     r"^(?P<indent>\s*)(?:(?P<assign>[\w.\[\]'\" ,]+=\s*))?(?P<sigil>!!?|%%?)(?P<name>[\w.-]*)(?P<rest>.*)$"
+)
+# IPython runs a line like `pip install tensorflow` as `%pip` (automagic), as the course's
+# notebooks have it; as Python it is a syntax error, so nothing valid is mistaken for one
+# (a keyword after the name, `pip in names`, is Python).
+_AUTOMAGIC = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<name>pip|conda|mamba|micromamba|uv)(?P<rest>[ \t]+"
+    r"(?!(?:in|is|and|or|not|if|else|for)\b)-*[A-Za-z].*)$",
+    re.MULTILINE,
 )
 
 
@@ -74,19 +83,24 @@ def sanitize_cell(index: int, source: str) -> tuple[SanitizedCell, list[SkippedL
             reason = f"%%{name} cells run shell code; they do not run while grading"
             skipped.append(SkippedLine(cell=index, line=1, text=first, reason=reason))
             return SanitizedCell(index, "pass"), skipped
-    if "!" not in source and "%" not in source:
+    if "!" not in source and "%" not in source and not _AUTOMAGIC.search(source):
         return SanitizedCell(index, source), skipped
     out = list(lines)
     for start, end in _logical_lines(source):
         if (start == 1 and first.startswith("%%")) or start > len(lines):
             continue
-        match = _MAGIC.match(lines[start - 1])
-        why = _reason(match["sigil"], match["name"], match["rest"]) if match else None
+        line = lines[start - 1]
+        match = _MAGIC.match(line)
+        if match is not None:
+            sigil, why = match["sigil"], _reason(match["sigil"], match["name"], match["rest"])
+        else:
+            match = _AUTOMAGIC.match(line)
+            sigil, why = "", _reason("%", match["name"], match["rest"]) if match else None
         if match is None or why is None:
             continue
         text = "\n".join(lines[start - 1 : end]).strip()
         skipped.append(SkippedLine(cell=index, line=start, text=text, reason=why))
-        out[start - 1] = f"{match['indent']}pass  # skipped by the autograder: {match['sigil']}{match['name']}"
+        out[start - 1] = f"{match['indent']}pass  # skipped by the autograder: {sigil}{match['name']}"
         for continued in range(start, min(end, len(lines))):
             out[continued] = ""  # the command's continuation lines go with it
     return SanitizedCell(index, "\n".join(out)), skipped

@@ -15,9 +15,23 @@ from autograder.isolation import capabilities
 from autograder.pipeline import grader_version
 from tests.submissions import FIXTURE_COURSE
 
-pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parent.parent
 
 
+def test_nothing_in_the_project_points_outside_it() -> None:
+    # Users get the repository (or the wheel), never the team's working folders beside it.
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    offenders = []
+    for name in tracked:
+        path = REPO / name
+        if path.suffix in {".py", ".md", ".yaml", ".yml", ".j2", ".toml", ".txt", ""} and path.is_file():
+            text = path.read_text(encoding="utf-8", errors="ignore")
+            if any(f"{where}{what}" in text for where in ("shared/", "../shared/") for what in ("labs.md", "seeds")):
+                offenders.append(name)
+    assert offenders == []
+
+
+@pytest.mark.slow
 def test_the_installed_wheel_runs_the_demo_outside_the_repository(demo_out: Path) -> None:
     rows = {r["submission"]: r for r in read_gradebook(demo_out / "gradebook.csv")}
     assert set(rows) == {"alice-solution", "bob-partial", "carol-blank"}
@@ -40,6 +54,7 @@ def run(installed: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[s
                           timeout=300, check=False)
 
 
+@pytest.mark.slow
 def test_the_installed_wheel_lists_copies_and_versions_its_course(installed: Path, tmp_path: Path) -> None:
     assert run(installed, "--version", cwd=tmp_path).stdout.strip() == f"autograder {grader_version()}"
     labs = run(installed, "labs", cwd=tmp_path)
@@ -58,6 +73,7 @@ def test_the_installed_wheel_lists_copies_and_versions_its_course(installed: Pat
     assert again.returncode == 2 and "not empty" in again.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not capabilities().isolate, reason="the sandbox cannot isolate kernels here (not root)")
 def test_the_sandbox_of_an_installed_wheel_cannot_read_the_course_it_ships(installed: Path, tmp_path: Path) -> None:
     # Looks for the shipped rubrics beside the package, which the sandbox binds read-only.

@@ -144,3 +144,26 @@ def test_a_process_peak_is_its_own_not_its_parents() -> None:
     child = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert 0 < child < 300 * 2**20 < 600 * 2**20 < memory_peaks("self")[0]
     del held
+
+
+def test_a_missing_package_does_not_take_the_rest_of_its_import_cell_with_it(cleanup: list[Sandbox]) -> None:
+    # The course's import cell, with packages this environment lacks: the imports after a
+    # failed one still run, and what failed is recorded for the course to fix.
+    outcome, box = run(
+        ["import numpy as np\nimport not_a_package_xyz as nap\n%matplotlib inline\n"
+         "from also_missing.sub import thing; import json\nx = np.arange(3)\ny = json.dumps([1])",
+         "def f():\n    import inner_missing\nf()\nz = 1",
+         "w = np.ones(2)"],
+        {"x": "array", "w": "array"},
+    )
+    cleanup.append(box)
+    record = outcome.record
+    assert [c.status for c in record.cells] == ["error", "error", "ok"]
+    assert record.cells[0].error == "ModuleNotFoundError: No module named 'also_missing'"
+    assert [(f.cell, f.module, f.line, f.text, f.resumed) for f in record.failed_imports] == [
+        (0, "not_a_package_xyz", 2, "import not_a_package_xyz as nap", True),
+        (0, "also_missing", 4, "from also_missing.sub import thing", True),
+        (1, "inner_missing", 0, "", False),  # inside a function: the cell's own logic, not skipped
+    ]
+    assert record.missing_modules == ("also_missing", "inner_missing", "not_a_package_xyz")
+    assert np.load(outcome.export_dir / "x.npy").tolist() == [0, 1, 2]

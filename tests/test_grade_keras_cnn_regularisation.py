@@ -50,6 +50,9 @@ def test_another_students_own_cnn_design_gets_full_marks(lab: Lab, solution: Res
     # A different CNN (one convolution, a hidden Dense layer) and its strided twin.
     result = grade(lab.examples / "chioma-solution.ipynb", lab, SMOKE)
     assert lost(result, solution) == set()
+    # It keeps the course notebook's imports and plots (tests/test_lab_imports.py): all of them ran.
+    assert result.execution is not None and not result.execution.failed_imports
+    assert [c.error for c in result.execution.cells if c.status != "ok"] == []
 
 
 def test_a_strided_cnn_that_changes_nothing_loses_only_the_conv_shapes_points(lab: Lab, solution: Result) -> None:

@@ -58,6 +58,11 @@ def test_the_example_solution_in_its_own_words_scores_full_marks(lab: Lab, solut
     assert result.status == "graded"
     assert lost(result, solution) == set(), [(c.name, c.message) for p in result.parts for c in p.checks
                                              if c.points < c.max_points]
+    # It keeps the course notebook's imports and plots (tests/test_lab_imports.py): all of them ran.
+    assert result.execution is not None and not result.execution.failed_imports
+    assert [c.error for c in result.execution.cells if c.status != "ok"] == []
+    # The course's bare `pip install tensorflow` is skipped like `!pip install`, not run.
+    assert "pip install tensorflow" in [s.text for s in result.execution.skipped_lines]
 
 
 def test_the_blank_template_scores_at_most_20_percent(lab: Lab) -> None:

@@ -40,6 +40,9 @@ def test_the_solution_scores_at_least_95(solution: Result) -> None:
 def test_the_example_solution_loses_nothing(lab: Lab, solution: Result) -> None:
     result = grade(lab.examples / "chen-solution.ipynb", lab, SMOKE)
     assert lost(result, solution) == set()
+    # It keeps the course notebook's imports and plots (tests/test_lab_imports.py): all of them ran.
+    assert result.execution is not None and not result.execution.failed_imports
+    assert [c.error for c in result.execution.cells if c.status != "ok"] == []
 
 
 def test_the_blank_template_scores_at_most_20(lab: Lab) -> None:

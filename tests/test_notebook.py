@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from autograder.errors import InvalidNotebookError
-from autograder.notebook import load_notebook, submission_id
+from autograder.notebook import MAX_CELLS, load_notebook, submission_id
 
 
 def _valid_notebook() -> nbformat.NotebookNode:
@@ -168,3 +168,20 @@ def test_a_format_4_4_notebook_without_ids_stays_valid(tmp_path: Path) -> None:
     loaded = load_notebook(path)
     assert loaded.notes == ()
     assert "id" not in loaded.node.cells[0]
+
+
+def test_a_notebook_of_thousands_of_cells_is_loaded_to_be_graded(tmp_path: Path) -> None:
+    nb = _valid_notebook()
+    nb.cells += [nbformat.v4.new_code_cell("x = 1") for _ in range(5000)]
+    path = tmp_path / "many.ipynb"
+    nbformat.write(nb, path)
+    assert len(load_notebook(path).code_cells()) == 5002
+
+
+def test_a_notebook_over_the_cell_bound_is_refused_before_it_is_built(tmp_path: Path) -> None:
+    # Cells no notebook format accepts: the count is taken before nbformat reads them.
+    cells = ",".join(['{"cell_type": "code"}'] * (MAX_CELLS + 1))
+    path = tmp_path / "generated.ipynb"
+    path.write_text(f'{{"cells": [{cells}], "metadata": {{}}, "nbformat": 4, "nbformat_minor": 5}}')
+    error = _invalid(path)
+    assert f"the notebook has {MAX_CELLS + 1} cells; the grader reads at most {MAX_CELLS}" in str(error)

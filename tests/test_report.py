@@ -14,6 +14,7 @@ from jinja2 import UndefinedError
 from autograder.curves import learning_curve_svg
 from autograder.errors import ConfigError
 from autograder.report import (
+    LISTED_CELLS,
     REPORTS_ENV_VAR,
     md_cell,
     md_code,
@@ -29,6 +30,7 @@ from autograder.result import (
     CheckResult,
     Environment,
     ExecutionRecord,
+    FailedImport,
     PartResult,
     Result,
     SkippedLine,
@@ -291,6 +293,45 @@ def test_reports_render_a_submission_that_never_ran() -> None:
         assert "open it in Jupyter" in text
         assert "needs review" not in text
     assert "How your notebook ran" not in html
+
+
+def _many_cells(failed: int, ok: int = 5000, skipped: int = 0) -> Result:
+    cells = [CellRecord(index=i, status="ok", seconds=0.01) for i in range(ok)]
+    cells += [CellRecord(index=ok + i, status="error", seconds=0.01, error=f"NameError: cell {ok + i}")
+              for i in range(failed)]
+    lines = tuple(SkippedLine(cell=i, line=1, text="!ls", reason="shell") for i in range(skipped))
+    return make_result(execution=ExecutionRecord(cells=tuple(cells), seconds=60.0, skipped_lines=lines))
+
+
+def test_a_report_of_thousands_of_cells_counts_them_and_lists_only_some_failures() -> None:
+    result = _many_cells(failed=LISTED_CELLS + 70, skipped=LISTED_CELLS + 3)
+    html, markdown, summary = render_html(result), render_markdown(result), render_summary(result)
+    for text in (html, markdown):
+        assert f"{5000 + LISTED_CELLS + 70} code cells in 60.0 s (5000 ok, {LISTED_CELLS + 70} error)" in text
+        assert "and 70 more cells that failed" in text and "and 3 more lines not run" in text
+    assert html.count("NameError: cell") == LISTED_CELLS
+    assert markdown.count("NameError: cell") == LISTED_CELLS
+    assert summary.count("NameError: cell") == LISTED_CELLS and "... and 70 more cells that failed" in summary
+    assert len(html) < 100_000
+
+
+def test_a_failed_import_is_shown_as_the_courses_problem() -> None:
+    execution = ExecutionRecord(
+        cells=(CellRecord(index=1, status="error", seconds=0.1,
+                          error="ModuleNotFoundError: No module named 'pandas'"),),
+        seconds=0.1,
+        failed_imports=(FailedImport(cell=1, module="pandas", line=3, text="import pandas as pd", resumed=True),
+                        FailedImport(cell=4, module="plotnine")),
+    )
+    result = make_result(parts=(), score=0.0, execution=execution)
+    assert result.needs_review
+    html, markdown = render_html(result), render_markdown(result)
+    assert "Imports the grading environment could not satisfy" in html
+    assert "<code>import pandas as pd</code></td><td>run without this import</td>" in html
+    assert "| 1 | 3 | `pandas` | `import pandas as pd` | run without this import |" in markdown
+    assert "| 4 | — | `plotnine` | — | not run |" in markdown
+    for text in (html, markdown):
+        assert "needs review" in text and "the course's to fix, not yours" in text
 
 
 # --- Markdown -----------------------------------------------------------------------

@@ -99,3 +99,18 @@ def test_a_shell_command_continued_with_a_backslash_is_skipped_whole() -> None:
     assert len(skipped) == 1
     assert skipped[0].reason == PACKAGE
     compile(source, "<cell>", "exec")
+
+
+@pytest.mark.parametrize("line", ["pip install tensorflow", "pip install -q plotnine pandas", "pip -q install x",
+                                  "conda install -c conda-forge seaborn", "uv pip install numpy"])
+def test_a_bare_package_install_that_ipython_runs_as_a_magic_is_skipped(line: str) -> None:
+    # The course's notebook has `pip install tensorflow` alone in a cell: IPython runs it as %pip.
+    source, skipped = _skip(line)
+    assert source.startswith("pass  # skipped by the autograder: ")
+    assert skipped == [SkippedLine(cell=3, line=1, text=line, reason=PACKAGE)]
+
+
+@pytest.mark.parametrize("source", ["pip in names", "uv = 3\nuv + 1", "conda if ready else None",
+                                    "s = '''\npip install x\n'''"])
+def test_python_that_starts_with_a_package_tools_name_is_kept(source: str) -> None:
+    assert _skip(source) == (source, [])

@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from autograder.notebook import MAX_CELLS
+
 HERE = Path(__file__).resolve().parent
 MARKERS = "/tmp/autograder-hostile-markers"
 """Where a payload that escaped the kernel leaves its mark (the test asserts it stays empty)."""
@@ -173,8 +175,13 @@ scores = np.arange(5.0)""", TINY_HISTORY)
     cases["empty.ipynb"] = b""
     cases["binary.ipynb"] = bytes(range(256)) * 8
     cases["nbformat3.ipynb"] = nbformat.writes(nbformat.v3.convert.downgrade(solution()), version=3)
+    # Thousands of trivial cells cost seconds, which the time limits bound: graded.
     many = notebook(*["x = 1"] * 2500, TINY_ARRAYS, TINY_HISTORY)
     cases["thousands_of_cells.ipynb"] = many
+    # Past the bound on cells that protects the grader's memory: refused before nbformat builds
+    # it (so the cells may be as bare as this, which keeps the file small).
+    bare = ",".join(['{"cell_type":"code"}'] * (MAX_CELLS + 1))
+    cases["far_too_many_cells.ipynb"] = f'{{"cells":[{bare}],"metadata":{{}},"nbformat":4,"nbformat_minor":5}}'
     cases["r_kernel.ipynb"] = notebook("weights <- c(0.25, 0.25, 0.25, 0.25)", language="R")
     cases["missing_tag.ipynb"] = notebook(TINY_ARRAYS, TINY_HISTORY, tag_answer=None)
     duplicated = notebook(TINY_ARRAYS, TINY_HISTORY)
