@@ -99,26 +99,20 @@ def _fast_tests_start_no_kernel(request: pytest.FixtureRequest, monkeypatch: pyt
     assert not started, f"{request.node.nodeid} started {started[0]}: mark it @pytest.mark.slow"
 
 
-# Under pytest-xdist (scripts/dev test runs `-n 2 --dist loadgroup`), tests that share what a
-# module or the session fixtures computed run in one worker, so nothing is executed twice:
-# each module is a group, and the modules that read the demo's class or the session's
-# executions join one group each. Groups are handed out in collection order, so the longest
-# go first (measured with --durations; the order only changes when the suite finishes).
-_SHARED = {"installed": "demo", "demo_out": "demo", "executions": "executions"}
-_LONGEST_FIRST = ("test_grade_pytorch_sequences_attention", "test_grade_keras_mnist_mlp", "demo", "executions",
-                  "test_hostile", "test_grade_pytorch_fundamentals", "test_grade_keras_cnn_regularisation")
+# Under pytest-xdist, scripts/dev test runs `-n 2 --dist loadfile`: each module in one worker,
+# so a module's fixtures (a lab's graded solution) are computed once. Modules are handed out
+# in collection order, so the longest go first (measured with --durations; the order changes
+# only when the suite finishes). (`--dist loadgroup` would keep modules sharing a session
+# fixture together, but pytest-xdist 3.8 cannot tag pytest 9's node ids with the group.)
+_LONGEST_FIRST = ("test_grade_pytorch_sequences_attention", "test_grade_keras_mnist_mlp", "test_distribution",
+                  "test_grade_keras_digits", "test_hostile", "test_grade_pytorch_fundamentals",
+                  "test_grade_keras_cnn_regularisation")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    def group(item: pytest.Item) -> str:
-        shared = [_SHARED[f] for f in getattr(item, "fixturenames", ()) if f in _SHARED]
-        return shared[0] if shared else item.module.__name__.rsplit(".", 1)[-1]  # type: ignore[attr-defined]
-
-    groups = {item.nodeid: group(item) for item in items}
     rank = {name: i for i, name in enumerate(_LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(groups[item.nodeid], len(rank)))  # stable: file order within ranks
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+    # Stable: each module keeps its order, and the rest keep the file order.
+    items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(rank)))  # type: ignore[attr-defined]
 
 
 pytest_plugins = ["pytester"]
