@@ -64,3 +64,24 @@ def test_check_exits_non_zero_when_a_public_check_fails(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "model-architecture" in out and "Dense(9, relu)" in out
     assert "model-accuracy" not in out  # hidden checks are not part of a self-check
+
+
+def test_a_course_that_is_not_there_is_an_error_not_the_bundled_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["--course", str(tmp_path / "my-cuorse"), "labs"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    monkeypatch.setenv("AUTOGRADER_COURSE", str(tmp_path))
+    assert main(["labs"]) == 2
+    assert "is not a course" in capsys.readouterr().err
+
+
+def test_a_course_around_the_notebook_comes_before_the_bundled_one(tmp_path: Path) -> None:
+    from autograder.course import find_course
+
+    repo = tmp_path / "assignment-repo"
+    (repo / "assignments").mkdir(parents=True)
+    (repo / "rubrics").mkdir()
+    (repo / "work").mkdir()
+    assert find_course(near=repo / "work").root == repo.resolve()
+    assert find_course(near=tmp_path).root != repo.resolve()
