@@ -8,7 +8,6 @@ file is applied with `autograder review` and everything on disk is read back.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from autograder.result import Result
 from autograder.review import ReviewError, apply_review, load_review
 from autograder.scoring import score, zero_parts
 from tests import submissions
+from tests.test_batch import COURSE, GOOD, notebook
 
 # The rubric's terms packed far denser than an explanation has them: the grader is not sure, and flags it.
 FLAGGED = (
@@ -162,16 +162,20 @@ def test_the_cli_reports_a_bad_review_file_as_a_usage_error(
 
 
 @pytest.mark.slow
-def test_review_after_a_real_grading_run(lab: Lab, tmp_path: Path, demo_out: Path) -> None:
-    """`autograder review` on a class graded for real (by `autograder demo`): nothing is executed again."""
+def test_review_after_a_real_grading_run(tmp_path: Path) -> None:
+    """`autograder grade` on a real submission (of the fixture lab tiny), then `autograder review`:
+    nothing is executed again."""
+    notebook(tmp_path / "inbox" / "dana.ipynb", *GOOD, answer="no idea")
     out = tmp_path / "out"
-    shutil.copytree(demo_out, out)
-    graded = Result.read(out / "bob-partial" / "result.json")
+    course = ["--course", str(COURSE)]
+    assert main([*course, "grade", "--lab", "tiny", "--fast", "--out", str(out), str(tmp_path / "inbox")]) == 0
+    graded = Result.read(out / "dana" / "result.json")
     review = tmp_path / "review.csv"
-    review.write_text("submission,part,points,comment\nbob-partial,discussion,10,ok\n", encoding="utf-8")
-    assert main(["review", "--lab", lab.id, "--out", str(out), str(review)]) == 0
-    after = Result.read(out / "bob-partial" / "result.json")
-    assert _discussion(after) == (10.0, False)
+    review.write_text("submission,part,points,comment\ndana,written,2,fine in person\n", encoding="utf-8")
+    assert main([*course, "review", "--lab", "tiny", "--out", str(out), str(review)]) == 0
+    after = Result.read(out / "dana" / "result.json")
+    check = next(c for p in after.parts for c in p.checks if c.name == "why-answer")
+    assert (check.points, check.needs_review) == (2.0, False)
     assert after.execution == graded.execution and after.timings == graded.timings
-    row = next(r for r in read_gradebook(out / "gradebook.csv") if r["submission"] == "bob-partial")
-    assert row["discussion"] == "10" and float(row["total"]) == pytest.approx(after.score)
+    row = read_gradebook(out / "gradebook.csv")[0]
+    assert row["written"] == "2" and float(row["total"]) == pytest.approx(after.score)
