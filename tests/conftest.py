@@ -3,10 +3,12 @@ that a test not marked ``slow`` starts no kernel and no jailed process."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import venv
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,7 +54,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     def run(*command: str | Path) -> str:
         return subprocess.run([str(c) for c in command], check=True, capture_output=True, text=True).stdout
 
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", root / "dist", REPO)
+    # pip builds in the source tree (build/): two test workers must not build at once.
+    with open(Path(tempfile.gettempdir()) / "autograder-tests-wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", root / "dist", REPO)
     env = root / "env"
     venv.create(env, with_pip=False)
     python = env / "bin" / "python"
