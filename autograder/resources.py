@@ -80,6 +80,22 @@ def resolve_device(device: Device, gpus: list[Gpu]) -> Device:
     return device
 
 
+def thread_share(cores: int, workers: int) -> dict[str, str]:
+    """The environment that gives each of ``workers`` processes its share of ``cores`` threads.
+
+    Processes that share the cores get their share of threads instead of all of them: two
+    PyTorch trainings left at their defaults on 2 cores spin against each other and took
+    10x as long as with one thread each (benchmarks/thread_share.py). A lone worker keeps
+    the frameworks' own defaults: pinning them to every core made keras-digits ~10% slower
+    than bare nbclient (7 of 7 paired runs).
+    """
+    if workers <= 1:
+        return {}
+    threads = str(max(1, cores // workers))
+    return {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
+            "TF_NUM_INTEROP_THREADS": "1"}
+
+
 def plan_slots(
     workers: int | None,
     device: Device,
@@ -104,12 +120,7 @@ def plan_slots(
             workers = min(workers, len(gpu_slots))
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {workers}")
-    # Kernels share the cores: each framework gets its share of threads instead of all of them.
-    # A lone worker's kernel keeps the frameworks' own defaults: pinning them to every core
-    # made keras-digits ~10% slower than bare nbclient (7 of 7 paired runs).
-    threads = str(max(1, cores // workers))
-    shared = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
-              "TF_NUM_INTEROP_THREADS": "1"} if workers > 1 else {}
+    shared = thread_share(cores, workers)
     slots = []
     for i in range(workers):
         env = dict(shared)

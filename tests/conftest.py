@@ -20,9 +20,16 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 import autograder.probe
 from autograder.course import Course, find_course
+from autograder.resources import cpu_count, thread_share
 from tests.executions import Executions
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Test workers share the cores as a batch's workers do: each process (its reference trainings,
+# the kernels and subprocesses it starts) gets its share of threads. Set before anything
+# imports a framework, which reads them once.
+for _name, _value in thread_share(cpu_count(), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))).items():
+    os.environ.setdefault(_name, _value)
 
 
 @pytest.fixture(scope="session")
@@ -106,12 +113,13 @@ def _fast_tests_start_no_kernel(request: pytest.FixtureRequest, monkeypatch: pyt
 
 # Under pytest-xdist, scripts/dev test runs `-n 2 --dist loadfile`: each module in one worker,
 # so a module's fixtures (a lab's graded solution) are computed once. Modules are handed out
-# in collection order, so the longest go first (measured with --durations; the order changes
+# in collection order (with --no-loadscope-reorder; by default xdist sorts them by their
+# number of tests), so the longest go first (measured with --durations; the order changes
 # only when the suite finishes). (`--dist loadgroup` would keep modules sharing a session
 # fixture together, but pytest-xdist 3.8 cannot tag pytest 9's node ids with the group.)
 _LONGEST_FIRST = ("test_grade_pytorch_sequences_attention", "test_grade_keras_mnist_mlp", "test_distribution",
-                  "test_grade_keras_digits", "test_hostile", "test_grade_pytorch_fundamentals",
-                  "test_grade_keras_cnn_regularisation")
+                  "test_grade_keras_digits", "test_hostile", "test_grade_keras_cnn_regularisation", "test_concepts",
+                  "test_batch", "test_regrade", "test_grade_pytorch_fundamentals")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
