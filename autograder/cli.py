@@ -193,6 +193,17 @@ def _cmd_discussion(args: argparse.Namespace) -> int:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
+    if args.serve is not None:
+        if args.file or args.out:
+            raise ConfigError("review --serve DIR serves a graded class; a review file is merged without it: "
+                              "autograder review --lab LAB --out DIR FILE")
+        from autograder.review_app.server import open_class, serve  # the web stack only when serving
+
+        course = find_course(args.course, near=Path(args.serve))
+        serve(open_class(Path(args.serve), course), args.port)
+        return 0
+    if not (args.lab and args.out and args.file):
+        raise ConfigError("give --lab LAB --out DIR FILE to merge a review file, or --serve DIR to review in a browser")
     lab = load_lab(args.lab, find_course(args.course))
     out = Path(args.out)
     review = load_review(Path(args.file), out, lab)
@@ -214,10 +225,15 @@ def _add_discussion_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument("files", nargs="+", help="text files, each holding one answer")
     p.set_defaults(func=_cmd_discussion)
 
-    p = sub.add_parser("review", help="merge an instructor's review file into graded results and the gradebook")
-    p.add_argument("--lab", required=True)
-    p.add_argument("--out", required=True, help="the output folder of `autograder grade`")
-    p.add_argument("file", help="review file (.csv or .yaml): submission, part, points, comment")
+    p = sub.add_parser("review", help="review a graded class in a browser (--serve DIR), or merge an instructor's "
+                                      "review file into its results and gradebook")
+    p.add_argument("--serve", metavar="DIR", default=None,
+                   help="serve the review pages of the graded class in DIR on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8765, help="the port to serve on (default 8765)")
+    p.add_argument("--lab", default=None, help="the lab (with a review file)")
+    p.add_argument("--out", default=None, help="the output folder of `autograder grade` (with a review file)")
+    p.add_argument("file", nargs="?", default=None,
+                   help="review file (.csv or .yaml): submission, part, points, comment")
     p.set_defaults(func=_cmd_review)
 
 

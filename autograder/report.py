@@ -403,7 +403,9 @@ def _part_view(part: PartResult) -> PartView:
 
 def _check_view(check: CheckResult) -> CheckView:
     table = _evidence_table(check.evidence.get("table"))
-    shown = {k: v for k, v in check.evidence.items() if not (k == "table" and table is not None)}
+    # A written answer's own text is kept for reviewers; its author needs no copy of it.
+    shown = {k: v for k, v in check.evidence.items()
+             if not (k == "table" and table is not None) and not (k == "answer" and check.check == "discussion")}
     return CheckView(
         name=check.name,
         check=check.check,

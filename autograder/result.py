@@ -42,6 +42,9 @@ class ReviewRecord(_Model):
     source: str = Field(default="", description="the review file and line")
     reviewed_at: str = ""
     original_message: str = Field(default="", description="the grader's message before the review")
+    concepts: dict[str, float] = Field(
+        default_factory=dict, description="a written answer's points per rubric concept, where the reviewer gave them"
+    )
 
 
 class CheckResult(_Model):

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,17 @@ from autograder.errors import ConfigError
 from autograder.labs import Lab
 from autograder.result import CheckResult, PartResult, Result, ReviewRecord
 
-__all__ = ["ReviewEntry", "ReviewError", "apply_review", "carry_reviews", "load_review"]
+__all__ = [
+    "ReviewEntry",
+    "ReviewError",
+    "apply_review",
+    "carry_reviews",
+    "load_review",
+    "read_result",
+    "replace_check",
+    "reviewed_check",
+    "rewrite",
+]
 
 
 class ReviewError(ConfigError):
@@ -49,6 +60,8 @@ class ReviewEntry:
     reviewer: str
     where: str
     """``file:line`` of the entry, for error messages."""
+    concepts: Mapping[str, float] = field(default_factory=dict)
+    """A written answer's points per rubric concept, where the reviewer gave them."""
 
 
 _COLUMNS = {"submission", "part", "points", "comment", "check", "reviewer"}
@@ -148,7 +161,7 @@ def load_review(path: Path, out_dir: Path, lab: Lab) -> list[ReviewEntry]:
     entries = [_entry(path, line, row) for line, row in _rows(path)]
     seen: dict[tuple[str, str], str] = {}
     for entry in entries:
-        result = _read(out_dir, entry)
+        result = read_result(out_dir, entry.submission, entry.where)
         if result.lab != lab.id:
             raise ReviewError(f"{entry.where}: {entry.submission} was graded for lab {result.lab!r}, not {lab.id!r}")
         _, check = _target(result, entry)
@@ -163,24 +176,26 @@ def load_review(path: Path, out_dir: Path, lab: Lab) -> list[ReviewEntry]:
     return entries
 
 
-def _read(out_dir: Path, entry: ReviewEntry) -> Result:
-    path = out_dir / entry.submission / "result.json"
+def read_result(out_dir: Path, submission: str, where: str) -> Result:
+    """The stored result of ``submission``, or a ReviewError that starts with ``where``."""
+    path = out_dir / submission / "result.json"
     if not path.is_file():
         known = sorted(p.parent.name for p in out_dir.glob("*/result.json"))
         hint = f"; graded submissions: {', '.join(known[:10])}{' ...' if len(known) > 10 else ''}" if known else ""
-        raise ReviewError(f"{entry.where}: unknown submission {entry.submission!r}: no {path}{hint}")
+        raise ReviewError(f"{where}: unknown submission {submission!r}: no {path}{hint}")
     try:
         return Result.read(path)
     except ValueError as exc:
-        raise ReviewError(f"{entry.where}: {path} cannot be read: {exc}") from exc
+        raise ReviewError(f"{where}: {path} cannot be read: {exc}") from exc
 
 
-def _reviewed(check: CheckResult, entry: ReviewEntry, source: str, when: str) -> CheckResult:
+def reviewed_check(check: CheckResult, entry: ReviewEntry, source: str, when: str) -> CheckResult:
     # The grader's suggestion survives any number of reviews of the same check.
     suggested = check.review.suggested_points if check.review else check.points
     original = check.review.original_message if check.review else check.message
     record = ReviewRecord(points=entry.points, suggested_points=suggested, comment=entry.comment,
-                          reviewer=entry.reviewer, source=source, reviewed_at=when, original_message=original)
+                          reviewer=entry.reviewer, source=source, reviewed_at=when, original_message=original,
+                          concepts=dict(entry.concepts))
     who = f" by {entry.reviewer}" if entry.reviewer else ""
     comment = f": {entry.comment}" if entry.comment else ""
     message = (f"Reviewed{who}{comment} ({entry.points:g}/{check.max_points:g} points; the grader suggested "
@@ -195,22 +210,37 @@ def apply_review(out_dir: Path, review: Sequence[ReviewEntry], lab: Lab) -> list
     """Merge ``review`` into ``out_dir``: results, reports and gradebook. Returns what changed."""
     when = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     changed: list[str] = []
+
+    def reviewed(result: Result, entries: list[ReviewEntry]) -> Result:
+        for entry in entries:
+            part, check = _target(result, entry)
+            before = result.score
+            result = _with_check(result, part, reviewed_check(check, entry, entry.where, when))
+            changed.append(f"{result.submission}: {check.name} {check.points:g} -> {entry.points:g} "
+                           f"(total {before:g} -> {result.score:g})")
+        return result
+
     by_submission: dict[str, list[ReviewEntry]] = {}
     for entry in review:
         by_submission.setdefault(entry.submission, []).append(entry)
-    # One writer per output folder: a review must not interleave with a grading run.
-    with exclusive(out_dir):
-        for submission, entries in by_submission.items():
-            result = _read(out_dir, entries[0])
-            for entry in entries:
-                part, check = _target(result, entry)
-                before = result.score
-                result = _with_check(result, part, _reviewed(check, entry, entry.where, when))
-                changed.append(f"{submission}: {check.name} {check.points:g} -> {entry.points:g} "
-                               f"(total {before:g} -> {result.score:g})")
-            write_outputs(result, out_dir)
-        write_class_outputs(graded_rows(out_dir), (), lab, out_dir)
+    rewrite(out_dir, lab, {s: functools.partial(reviewed, entries=entries) for s, entries in by_submission.items()})
     return changed
+
+
+def rewrite(out_dir: Path, lab: Lab, changes: Mapping[str, Callable[[Result], Result]]) -> None:
+    """Apply each change to its submission's stored result, then write the result, its reports
+    and the class's gradebook and exports again. One writer per output folder."""
+    # A review must not interleave with a grading run.
+    with exclusive(out_dir):
+        for submission, change in changes.items():
+            write_outputs(change(read_result(out_dir, submission, str(out_dir))), out_dir)
+        write_class_outputs(graded_rows(out_dir), (), lab, out_dir)
+
+
+def replace_check(result: Result, check: CheckResult) -> Result:
+    """``result`` with its check of the same name replaced by ``check`` and the scores summed again."""
+    part = next(p for p in result.parts if any(c.name == check.name for c in p.checks))
+    return _with_check(result, part, check)
 
 
 def _with_check(result: Result, part: PartResult, check: CheckResult) -> Result:
@@ -233,5 +263,5 @@ def carry_reviews(old: Result, new: Result) -> Result:
             entry = ReviewEntry(new.submission, part.id, check.name, record.points, record.comment,
                                 record.reviewer, record.source)
             current = next(p for p in new.parts if p.id == part.id)
-            new = _with_check(new, current, _reviewed(check, entry, record.source, record.reviewed_at))
+            new = _with_check(new, current, reviewed_check(check, entry, record.source, record.reviewed_at))
     return new

@@ -12,19 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder.artifacts import ArtifactBundle
 from autograder.batch import write_outputs
-from autograder.checks.context import CheckContext
 from autograder.cli import main
-from autograder.config import ExecutionLimits
 from autograder.course import Course
 from autograder.gradebook import read_gradebook, write_gradebook
 from autograder.labs import Lab, load_lab
-from autograder.notebook import load_notebook
 from autograder.result import Result
 from autograder.review import ReviewError, apply_review, load_review
-from autograder.scoring import score, zero_parts
-from tests import submissions
+from tests.review_class import graded
 from tests.test_batch import COURSE, GOOD, notebook
 
 # The rubric's terms packed far denser than an explanation has them: the grader is not sure, and flags it.
@@ -39,26 +34,10 @@ def lab(course: Course) -> Lab:
     return load_lab("keras-digits", course)
 
 
-def _graded(lab: Lab, folder: Path, name: str, answer: str | None) -> Result:
-    """A result whose discussion part is graded for real; other parts as if the notebook failed."""
-    nb = submissions.student_solution()
-    if answer is not None:
-        cell = next(c for c in nb.cells if "compare-models" in c.metadata.get("tags", []))
-        cell.source = answer
-    path = submissions.write(nb, folder / f"{name}.ipynb")
-    ctx = CheckContext(lab=lab, profile="smoke", artifacts=ArtifactBundle(None, unavailable="not executed"),
-                       notebook=load_notebook(path), cells=[], limits=ExecutionLimits(), cache_dir=None)
-    discussion = score(lab.rubric, ctx, parts={"discussion"})
-    others = tuple(p for p in zero_parts(lab.rubric, "not executed in this test") if p.id != "discussion")
-    parts = (*others, *discussion)
-    return Result(lab=lab.id, submission=name, source=str(path), status="graded", score=sum(p.score for p in parts),
-                  max_score=lab.rubric.spec.total, parts=parts, graded_at="2026-01-01T00:00:00+00:00")
-
-
 @pytest.fixture
 def out(lab: Lab, tmp_path: Path) -> Path:
     folder = tmp_path / "out"
-    results = [_graded(lab, tmp_path, "alice", FLAGGED), _graded(lab, tmp_path, "bob", None)]
+    results = [graded(lab, tmp_path, "alice", FLAGGED), graded(lab, tmp_path, "bob", None)]
     for result in results:
         write_outputs(result, folder)
     write_gradebook(results, folder / "gradebook.csv")

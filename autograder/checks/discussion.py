@@ -106,6 +106,8 @@ def discussion(ctx: CheckContext, *, tag: str, **settings: Any) -> Outcome:
         statements=ctx.lab.statements(tag),
     )
     evidence = {
+        # The answer itself, so a reviewer reads it beside the grader's evidence without the notebook.
+        "answer": answer.text,
         "expected": [c.description for c in rubric.concepts],
         **grade.evidence(),
         **notes,

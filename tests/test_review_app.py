@@ -1,0 +1,167 @@
+"""The review app's queue and decisions, through its HTTP API (Starlette's test client; the
+pages in a real browser are tests/test_review_browser.py). The class is graded for real
+(tests/review_class.py) and every decision is read back from disk."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from autograder.cli import main
+from autograder.course import Course
+from autograder.errors import ConfigError
+from autograder.gradebook import read_gradebook
+from autograder.labs import Lab, load_lab
+from autograder.result import Result
+from autograder.review_app.decisions import LOG
+from autograder.review_app.queue import NONE_OF_THEM
+from autograder.review_app.server import ReviewApp, check_port, open_class
+from tests.review_class import write_class
+
+
+@pytest.fixture(scope="module")
+def lab(course: Course) -> Lab:
+    return load_lab("keras-digits", course)
+
+
+@pytest.fixture(scope="module")
+def graded_class(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_class(lab, tmp_path_factory.mktemp("class"))
+
+
+@pytest.fixture
+def app(graded_class: Path, tmp_path: Path, course: Course) -> ReviewApp:
+    out = tmp_path / "out"
+    shutil.copytree(graded_class, out)
+    return open_class(out, course)
+
+
+@pytest.fixture
+def client(app: ReviewApp) -> TestClient:
+    return TestClient(app.app)
+
+
+def _check(out: Path, submission: str, name: str = "compare-models") -> tuple[Result, object]:
+    result = Result.read(out / submission / "result.json")
+    return result, next(c for p in result.parts for c in p.checks if c.name == name)
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_answers_are_grouped_by_the_points_they_make(app: ReviewApp) -> None:
+    review = app.current()
+    (question,) = review.questions
+    assert question.tag == "compare-models" and len(question.items) == 10
+    for group in question.groups:
+        for item in group.items:
+            found = {c.id for c in item.concepts if c.suggested > 0}
+            # An answer is in the group of each concept the grader found in it, or in "none" when it found none.
+            assert group.concept in found if group.concept != NONE_OF_THEM else not found
+    for item in question.items:
+        found = {c.id for c in item.concepts if c.suggested > 0} or {NONE_OF_THEM}
+        assert {g.concept for g in question.groups if item in g.items} == found
+    ranks = [g.unreviewed * (0.5 + g.uncertainty) for g in question.groups]
+    assert ranks == sorted(ranks, reverse=True), "the biggest and least certain groups come first"
+    # Names are hidden behind stable aliases; the flagged params check is on its own list.
+    assert sorted(i.alias for i in question.items) == sorted(f"Student {n}" for n in range(1, 11))
+    assert [i.check for i in review.flagged] == ["mlp-params"]
+    assert review.progress.total == 11 and review.progress.reviewed == 0
+
+
+def test_pages_render_with_names_hidden(client: TestClient, app: ReviewApp) -> None:
+    page = client.get("/question/compare-models")
+    assert page.status_code == 200
+    item = app.current().questions[0].items[0]
+    assert f'data-key="{item.key}"' in page.text and item.alias in page.text
+    assert item.answer[:40].replace("'", "&#39;") in page.text
+    overview = client.get("/").text
+    assert app.lab.spec.discussions["compare-models"].heading in overview and "/question/compare-models" in overview
+    flagged = client.get("/flagged")
+    assert flagged.status_code == 200 and "mlp-params" in flagged.text
+    assert client.get("/question/nope").status_code == 404
+    assert client.get("/static/review.js").status_code == 200
+
+
+def test_accepting_a_suggestion_is_merged_like_a_review_file(client: TestClient, app: ReviewApp) -> None:
+    out = app.out_dir
+    item = app.current().questions[0].items[0]
+    other = app.current().questions[0].items[1]
+    other_before = (out / other.submission / "result.json").read_bytes()
+    response = client.post("/api/decisions", json={"decisions": [
+        {"key": item.key, "version": item.version, "accept": True, "comment": "fine", "reviewer": "Dr. Ng"}]})
+    assert response.status_code == 200, response.text
+    result, check = _check(out, item.submission)
+    assert check.review is not None and check.review.points == item.suggested
+    assert (check.review.comment, check.review.reviewer, check.needs_review) == ("fine", "Dr. Ng", False)
+    assert response.json()["versions"] == {item.key: app.current().items[item.key].version}
+    row = next(r for r in read_gradebook(out / "gradebook.csv") if r["submission"] == item.submission)
+    assert float(row["total"]) == pytest.approx(result.score)
+    assert "Reviewed by Dr. Ng: fine" in (out / item.submission / "report.md").read_text(encoding="utf-8")
+    assert (out / other.submission / "result.json").read_bytes() == other_before
+    assert '"action": "decide"' in (out / LOG).read_text(encoding="utf-8")
+    assert response.json()["progress"]["reviewed"] == 1
+
+
+def test_points_per_concept_add_up_and_undo_restores_the_check(client: TestClient, app: ReviewApp) -> None:
+    out = app.out_dir
+    item = next(i for i in app.current().questions[0].items if any(c.suggested > 0 for c in i.concepts))
+    _, before = _check(out, item.submission)
+    found = next(c for c in item.concepts if c.suggested > 0)
+    response = client.post("/api/decisions", json={"decisions": [
+        {"key": item.key, "version": item.version, "concepts": {found.id: 0}}]})
+    assert response.status_code == 200, response.text
+    _, check = _check(out, item.submission)
+    assert check.points == pytest.approx(max(0.0, item.suggested - found.suggested))
+    assert check.review.concepts[found.id] == 0
+    assert app.current().items[item.key].concepts[item.concepts.index(found)].given == 0
+
+    version = response.json()["versions"][item.key]
+    assert client.post("/api/undo", json={"key": item.key, "version": version}).status_code == 200
+    _, restored = _check(out, item.submission)
+    assert restored == before
+    assert client.post("/api/undo", json={"key": item.key, "version": version}).status_code == 409
+
+
+def test_a_stale_or_bad_decision_changes_nothing(client: TestClient, app: ReviewApp) -> None:
+    out = app.out_dir
+    first, second = app.current().questions[0].items[:2]
+    assert client.post("/api/decisions", json={"decisions": [
+        {"key": first.key, "version": first.version, "points": 3}]}).status_code == 200
+    snapshot = _snapshot(out)
+    # The same answer decided from a page loaded before: refused, with the reason.
+    stale = client.post("/api/decisions", json={"decisions": [
+        {"key": second.key, "version": second.version, "accept": True},
+        {"key": first.key, "version": first.version, "points": 5}]})
+    assert stale.status_code == 409 and "changed after this page was loaded" in stale.json()["error"]
+    assert "3/" in stale.json()["error"]
+    cases = [
+        ({"key": second.key, "version": second.version, "points": second.max_points + 1}, 400, "out of range"),
+        ({"key": second.key, "version": second.version, "points": -1}, 400, "out of range"),
+        ({"key": "nobody/compare-models", "version": "x", "accept": True}, 404, "unknown"),
+        ({"key": second.key, "version": second.version, "concepts": {"telepathy": 1}}, 400, "no concept"),
+        ({"key": second.key, "version": second.version, "accept": True, "points": 2}, 400, "exactly one"),
+    ]
+    for decision, status, words in cases:
+        response = client.post("/api/decisions", json={"decisions": [decision]})
+        assert (response.status_code, words in response.json()["error"]) == (status, True), response.text
+    assert client.post("/api/decisions", content=b"not json").status_code == 400
+    assert _snapshot(out) == snapshot, "a refused decision wrote nothing"
+
+
+def test_a_folder_that_is_not_a_graded_class_and_a_busy_port_are_clear_errors(
+        tmp_path: Path, course: Course, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ConfigError, match="no graded submissions"):
+        open_class(tmp_path, course)
+    assert main(["review", "--serve", str(tmp_path / "missing")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(ConfigError, match="in use"):
+            check_port(busy.getsockname()[1])
