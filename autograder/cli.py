@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder.answer_learning import learn_from_labels, read_labels
 from autograder.batch import BatchOptions, grade_batch, run_batch, write_outputs
 from autograder.bundle import write_student_bundle
 from autograder.checks.discussion import discussion_rubric, grade_text
@@ -179,16 +180,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_discussion(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab, find_course(args.course))
     histories = dict(read_history_option(h) for h in args.history)
+    bar = discussion_rubric(lab, args.tag)[0].confidence_bar
+    learning = args.labels is not None or args.propose is not None
+    lines = []
     for path in args.files:
         text = Path(path).read_text(encoding="utf-8")
         grade = grade_text(lab, args.tag, text, histories=histories, method=args.method)
-        bar = discussion_rubric(lab, args.tag)[0].confidence_bar
-        print(json.dumps({
+        line = {
             "file": path, "score": round(grade.earned, 2), "max_score": grade.max_points,
             "concepts": [c.id for c in grade.concepts if c.earned > 0], "confidence": round(grade.confidence, 3),
             "needs_review": grade.needs_review(bar), "verdict": grade.verdict, "method": grade.method,
             "claims": [{"id": c.id, "status": c.status} for c in grade.claims], "message": grade.message,
-        }), flush=True)
+        }
+        if not learning:
+            print(json.dumps(line), flush=True)
+        lines.append((text, line))
+    if learning:
+        max_points = float(lines[0][1]["max_score"]) if lines else 0.0
+        labels = read_labels(Path(args.labels), args.files, max_points) if args.labels else {}
+        for line in learn_from_labels(lines, labels, max_points, propose=args.propose):
+            print(json.dumps(line), flush=True)
     return 0
 
 
@@ -222,6 +233,12 @@ def _add_discussion_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
                    help="a training history to check the answers' claims against (repeatable)")
     p.add_argument("--method", choices=["embedding", "regex"], default=None,
                    help="override the rubric's method (default: the rubric's)")
+    p.add_argument("--labels", default=None, metavar="FILE.csv",
+                   help="points an instructor gave some of the files (columns file,points): those keep them, "
+                        "the others are graded using them")
+    p.add_argument("--propose", type=int, default=None, metavar="K",
+                   help="rank the answers by what reviewing them would teach (review_rank, 1 first); "
+                        "the first K are marked `proposed`")
     p.add_argument("files", nargs="+", help="text files, each holding one answer")
     p.set_defaults(func=_cmd_discussion)
 

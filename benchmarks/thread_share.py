@@ -76,7 +76,8 @@ def main() -> None:
     for framework in ("torch", "keras"):
         default = statistics.median(m[framework] for m in measured["default"])
         share = statistics.median(m[framework] for m in measured["shared"])
-        print(f"{framework:6} median default {default:6.1f} s  shared {share:6.1f} s  default/shared {default / share:5.1f}x")
+        print(f"{framework:6} median default {default:6.1f} s  shared {share:6.1f} s  "
+              f"default/shared {default / share:5.1f}x")
 
 
 if __name__ == "__main__":

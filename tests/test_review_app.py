@@ -165,3 +165,31 @@ def test_a_folder_that_is_not_a_graded_class_and_a_busy_port_are_clear_errors(
         busy.listen()
         with pytest.raises(ConfigError, match="in use"):
             check_port(busy.getsockname()[1])
+
+
+def test_learned_points_follow_the_reviews_and_never_touch_a_reviewed_answer(client: TestClient,
+                                                                               app: ReviewApp) -> None:
+    out = app.out_dir
+    question = app.current().questions[0]
+    assert all(i.basis == "rubric" and i.estimate == pytest.approx(i.suggested, abs=0.01) for i in question.items)
+    # The instructor gives far fewer points than suggested to three answers: the rest move down with them.
+    for item in question.items[:3]:
+        assert client.post("/api/decisions", json={"decisions": [
+            {"key": item.key, "version": item.version, "points": 0}]}).status_code == 200
+    after = app.current().questions[0]
+    open_items = [i for i in after.items if not i.reviewed]
+    assert all(i.estimate is not None and i.estimate <= i.suggested + 0.01 for i in open_items)
+    assert any(i.estimate < i.suggested - 0.5 for i in open_items)  # type: ignore[operator]
+    reviewed = {i.key: (out / i.submission / "result.json").read_bytes() for i in after.items if i.reviewed}
+
+    response = client.post("/api/apply-learned", json={"tag": "compare-models"})
+    assert response.status_code == 200, response.text
+    assert set(response.json()["versions"]) == {i.key for i in open_items if abs(i.estimate - i.points) >= 0.01}
+    for item in open_items:
+        _, check = _check(out, item.submission)
+        assert check.points == pytest.approx(item.estimate)
+        assert check.review is None and check.evidence["learned"]["rubric_points"] == item.suggested
+    assert {k: (out / k.split("/")[0] / "result.json").read_bytes() for k in reviewed} == reviewed
+    # The grader's own suggestion is still what learning starts from.
+    assert [i.suggested for i in app.current().questions[0].items] == [i.suggested for i in after.items]
+    assert client.post("/api/apply-learned", json={"tag": "nope"}).status_code == 404

@@ -12,6 +12,7 @@ what undo restores from and an audit reads.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import threading
@@ -58,7 +59,7 @@ def _points(item: Item, decision: Decision) -> tuple[float, dict[str, float]]:
         raise DecisionError(f"{item.key}: a decision either accepts the suggestion, sets points, or sets concepts' "
                             "points (exactly one of them)")
     if decision.accept:
-        return item.suggested, {}
+        return item.proposal, {}
     if decision.concepts is not None:
         known = {c.id: c for c in item.concepts}
         for cid, value in decision.concepts.items():
@@ -128,6 +129,36 @@ class DecisionLog:
         rewrite(self.out_dir, self.lab, {item.submission: lambda r: replace_check(r, restored)})
         self._append({"action": "undo", "key": key, "after": version(restored)})
         return version(restored)
+
+    def apply_learned(self, current: ClassReview, tag: str) -> dict[str, str]:
+        """Give each unreviewed answer to ``tag`` the points learned from the reviewed ones
+        (kept beside the grader's in the evidence); returns the changed checks' versions."""
+        try:
+            question = current.question(tag)
+        except KeyError:
+            raise DecisionError(f"unknown question {tag!r}") from None
+        changed: dict[str, list[Item]] = {}
+        for item in question.items:
+            if not item.reviewed and item.estimate is not None and abs(item.estimate - item.points) >= 0.01:
+                changed.setdefault(item.submission, []).append(item)
+
+        def update(result: Result, items: list[Item]) -> Result:
+            for item in items:
+                assert item.estimate is not None
+                check = _check(result, item.check)
+                learned = {"points": item.estimate, "rubric_points": item.suggested, "basis": item.basis,
+                           "uncertainty": item.uncertainty, "reviewed_answers": question_reviewed}
+                result = replace_check(result, check.model_copy(update={
+                    "points": item.estimate, "status": "passed" if item.estimate >= check.max_points else "failed",
+                    "evidence": {**check.evidence, "learned": learned}}))
+            return result
+
+        question_reviewed = sum(i.reviewed for i in question.items)
+        if changed:
+            rewrite(self.out_dir, self.lab, {s: functools.partial(update, items=items) for s, items in changed.items()})
+        after = {i.key: i for s in changed for i in changed[s]}
+        self._append({"action": "apply-learned", "tag": tag, "keys": sorted(after)})
+        return {key: version(_check(self._result(item.submission), item.check)) for key, item in after.items()}
 
     def locked(self) -> threading.Lock:
         return self._lock

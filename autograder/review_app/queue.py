@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from autograder.answer_learning import Answer, estimate
 from autograder.errors import ConfigError
 from autograder.result import CheckResult, Result
 
 NONE_OF_THEM = "none"
+LIKELY_OFF = 0.3
+"""Uncertainty from which an unreviewed answer counts as likely off."""
 
 
 @dataclass(frozen=True)
@@ -68,10 +73,22 @@ class Item:
     claims: tuple[dict[str, Any], ...] = ()
     penalty: float = 0.0
     """What the grader took off beyond the concepts (misconceptions, length), in the check's points."""
+    estimate: float | None = None
+    """The points the class's reviewed answers suggest (autograder.answer_learning), if learned."""
+    basis: str = ""
+    learned_uncertainty: float | None = None
+    review_rank: int = 0
 
     @property
     def uncertainty(self) -> float:
+        if self.learned_uncertainty is not None:
+            return self.learned_uncertainty
         return 0.5 if self.confidence is None else max(0.0, 1.0 - self.confidence)
+
+    @property
+    def proposal(self) -> float:
+        """What accepting gives: the learned estimate where there is one, else the grader's suggestion."""
+        return self.suggested if self.estimate is None else self.estimate
 
     def points_from(self, concepts: dict[str, float]) -> float:
         """The answer's points when its concepts get ``concepts`` (the others keep theirs)."""
@@ -133,7 +150,8 @@ class ClassReview:
             reviewed=sum(i.reviewed for i in reviewable),
             flagged=sum(i.needs_review and not i.reviewed for i in reviewable),
             total=len(reviewable),
-            likely_off=sum(i.needs_review and not i.reviewed for q in self.questions for i in q.items),
+            likely_off=sum(not i.reviewed and (i.uncertainty >= LIKELY_OFF or (i.needs_review and i.estimate is None))
+                           for q in self.questions for i in q.items),
         )
 
     def question(self, tag: str) -> Question:
@@ -158,7 +176,9 @@ def _order(key: str) -> str:
 def _item(result: Result, part: str, check: CheckResult, alias: str, tag: str = "") -> Item:
     ev = check.evidence
     review = check.review
-    suggested = review.suggested_points if review else check.points
+    learned = ev["learned"] if isinstance(ev.get("learned"), dict) else {}
+    # The grader's own suggestion, not points learned from other answers' reviews since.
+    suggested = review.suggested_points if review else float(learned.get("rubric_points", check.points))
     concepts: list[ConceptView] = []
     penalty = 0.0
     raw_concepts = ev.get("concepts") if check.check == "discussion" else None
@@ -271,3 +291,16 @@ def _question(tag: str, heading: str, items: list[Item]) -> Question:
     # Where a decision helps most: many open answers the grader is unsure of.
     groups.sort(key=lambda g: (-(g.unreviewed * (0.5 + g.uncertainty)), g.id))
     return Question(tag=tag, heading=heading, items=tuple(items), groups=tuple(groups))
+
+
+def learned(question: Question, vectors: np.ndarray[Any, Any]) -> Question:
+    """``question`` with each unreviewed answer's estimate from the reviewed ones, and the
+    groups ordered by the uncertainty that leaves (``vectors``: the answers' embeddings)."""
+    if not question.items:
+        return question
+    answers = [Answer(i.answer, i.suggested, 0.5 if i.confidence is None else i.confidence,
+                      i.points if i.reviewed else None) for i in question.items]
+    ests = estimate(answers, question.items[0].max_points, vectors)
+    items = [replace(i, estimate=None if i.reviewed else e.points, basis=e.basis, learned_uncertainty=e.uncertainty,
+                     review_rank=e.review_rank) for i, e in zip(question.items, ests, strict=True)]
+    return _question(question.tag, question.heading, items)

@@ -8,6 +8,7 @@ says it was saved, so a killed server loses nothing that a page confirmed.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import socket
 from pathlib import Path
@@ -23,10 +24,11 @@ from starlette.staticfiles import StaticFiles
 
 from autograder.checks.discussion import DiscussionArgs
 from autograder.course import Course
+from autograder.embedding import Embedder, load_embedder
 from autograder.errors import ConfigError
 from autograder.labs import Lab, load_lab
 from autograder.review_app.decisions import Decision, DecisionError, DecisionLog, StaleDecision
-from autograder.review_app.queue import ClassReview, ResultCache, load_class, results
+from autograder.review_app.queue import ClassReview, ResultCache, learned, load_class, results
 
 HERE = Path(__file__).parent
 
@@ -49,17 +51,31 @@ class ReviewApp:
         self.headings = {tag: spec.heading for tag, spec in lab.spec.discussions.items()}
         self.tags = {c.spec.id: c.args.tag for c in lab.rubric.checks if isinstance(c.args, DiscussionArgs)}
         self.env = _templates()
+        self._model: Embedder | bool | None = None  # False: no model here
         self.app = Starlette(routes=[
             Route("/", self.index),
             Route("/question/{tag}", self.question),
             Route("/flagged", self.flagged),
             Route("/api/decisions", self.decide, methods=["POST"]),
             Route("/api/undo", self.undo, methods=["POST"]),
+            Route("/api/apply-learned", self.apply_learned, methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ])
 
     def current(self) -> ClassReview:
-        return load_class(self.out_dir, self.headings, self.tags, self.cache)
+        review = load_class(self.out_dir, self.headings, self.tags, self.cache)
+        embedder = self._embedder()
+        if embedder is None:  # no sentence model: the grader's suggestions stand alone
+            return review
+        questions = tuple(learned(q, embedder.encode([i.answer for i in q.items])) for q in review.questions)
+        items = review.items | {i.key: i for q in questions for i in q.items}
+        return dataclasses.replace(review, questions=questions, items=items)
+
+    def _embedder(self) -> Embedder | None:
+        if self._model is None:
+            loaded = load_embedder()
+            self._model = loaded if isinstance(loaded, Embedder) else False
+        return self._model if isinstance(self._model, Embedder) else None
 
     def _page(self, template: str, **context: Any) -> HTMLResponse:
         review = context.pop("review", None) or self.current()
@@ -98,6 +114,13 @@ class ReviewApp:
         except (ValueError, KeyError, TypeError) as exc:
             return _error(400, f"an undo names the answer's key and version: {exc}")
         return self._write(lambda review: {"versions": {key: self.log.undo(review, key, seen)}})
+
+    async def apply_learned(self, request: Request) -> Response:
+        try:
+            tag = str((await request.json())["tag"])
+        except (ValueError, KeyError, TypeError) as exc:
+            return _error(400, f"name the question's tag: {exc}")
+        return self._write(lambda review: {"versions": self.log.apply_learned(review, tag)})
 
     def _write(self, action: Any) -> Response:
         # One write at a time, and the versions compared with the disk under the same lock.

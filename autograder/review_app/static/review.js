@@ -144,6 +144,7 @@
     else if (button.classList.contains("group-accept")) groupDecision(section, "accept");
     else if (button.classList.contains("group-give")) groupDecision(section, "give");
     else if (button.classList.contains("group-take")) groupDecision(section, "take");
+    else if (button.classList.contains("apply-learned")) post("/api/apply-learned", { tag: button.dataset.tag }, false);
     else if (button.id === "toggle-names") showNames(!document.body.classList.contains("show-names"));
     else if (button.id === "undo") undo();
   });
