@@ -4,10 +4,11 @@ question nobody has reviewed, and the answers whose review would teach the most.
 Each answer has the rubric's suggestion (:func:`autograder.concepts.grade_answer`) and its
 confidence; some have an instructor's points (labels). For the others:
 
-* the rubric's suggestion is corrected by how far the instructor's points have been from
-  it on this question so far (shrunk towards 0 while there are few labels);
 * where reviewed answers say nearly the same thing (cosine similarity of their sentence
-  embeddings above ``near``), their points take over, fully at ``same`` and above.
+  embeddings above ``NEAR``), the rubric's error on them carries over, fully from ``SAME``;
+* elsewhere the rubric's suggestion stands. (A correction by the labels' mean error was
+  tried and dropped: learned on some answers it made fresh ones worse,
+  benchmarks/review_learning.py.)
 
 The uncertainty of an estimate is the rubric's own (1 - confidence) where no reviewed
 answer is near, and how much the near ones disagree with the rubric where one is. The next
@@ -31,12 +32,13 @@ from autograder.errors import ConfigError
 
 __all__ = ["Answer", "Estimate", "estimate", "learn_from_labels", "read_labels"]
 
-NEAR = 0.6
+# Answers to one question are alike in topic (MiniLM similarities of 0.6-0.8 between a good
+# and a poor answer are common): only near paraphrases carry a decision. Chosen on the
+# labelled sets' tune, held-out and fresh-dev parts (benchmarks/review_learning.py).
+NEAR = 0.85
 """Similarity from which a reviewed answer starts to count for another."""
-SAME = 0.88
-"""Similarity from which a reviewed answer's points replace the rubric's."""
-SHRINK = 2.0
-"""Labels' weight against none when correcting the rubric's bias: n / (n + SHRINK)."""
+SAME = 0.97
+"""Similarity from which a reviewed answer's error replaces the rubric's fully."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,6 @@ def estimate(answers: Sequence[Answer], max_points: float, vectors: np.ndarray[A
     labelled = np.array([a.label is not None for a in answers])
     suggested = np.array([a.suggested for a in answers], dtype=float)
     labels = np.array([a.label if a.label is not None else 0.0 for a in answers], dtype=float)
-    bias = float(np.sum(labels[labelled] - suggested[labelled]) / (labelled.sum() + SHRINK))
     scale = max_points or 1.0
 
     points = np.zeros(n)
@@ -84,16 +85,21 @@ def estimate(answers: Sequence[Answer], max_points: float, vectors: np.ndarray[A
             points[i] = answer.label
             basis.append("reviewed")
             continue
-        base = float(np.clip(suggested[i] + bias, 0.0, max_points))
+        base = float(np.clip(suggested[i], 0.0, max_points))
         rubric_doubt = 1.0 - min(1.0, max(0.0, answer.confidence))
         near = similarity[i] * labelled
         nearest[i] = float(near.max()) if labelled.any() else 0.0
         weights = np.clip(near - NEAR, 0.0, None) ** 2
         if weights.sum() > 0:
-            from_neighbours = float(weights @ labels / weights.sum())
+            # Where the rubric erred on answers that say the same thing, it errs here alike:
+            # the neighbours' error carries over, not their points (answers to one question
+            # are all alike in topic; what differs is what the rubric already weighs).
+            residuals = labels - suggested
+            from_neighbours = float(np.clip(suggested[i] + weights @ residuals / weights.sum(), 0.0, max_points))
             trust = min(1.0, (nearest[i] - NEAR) / (SAME - NEAR))
             points[i] = (1 - trust) * base + trust * from_neighbours
-            spread = float(np.sqrt(weights @ (labels - from_neighbours) ** 2 / weights.sum())) / scale
+            spread = float(np.sqrt(weights @ (residuals - residuals @ weights / weights.sum()) ** 2
+                                   / weights.sum())) / scale
             uncertainty[i] = (1 - trust) * rubric_doubt + trust * min(1.0, spread + abs(from_neighbours - base) / scale)
             basis.append("reviewed-neighbours")
         else:

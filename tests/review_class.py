@@ -34,14 +34,22 @@ def graded(lab: Lab, folder: Path, name: str, answer: str | None) -> Result:
                   max_score=lab.rubric.spec.total, parts=parts, graded_at="2026-01-01T00:00:00+00:00")
 
 
+REWORDED = "student-99-reworded"
+"""The student who handed in the first student's answer, lightly reworded."""
+
+
 def write_class(lab: Lab, folder: Path, size: int = 10) -> Path:
-    """``size`` students answering compare-models as the labelled set's authors did, written
-    as `autograder grade` writes a class (results, reports, gradebook); one student's
-    `mlp-params` check asks for a person, as a check that could not decide would."""
-    answers = [a for a in load_answers() if a.tag == "compare-models"][:size]
+    """``size`` students answering compare-models as the labelled set's authors did, and one
+    more whose answer is the first's reworded, written as `autograder grade` writes a class
+    (results, reports, gradebook); one student's `mlp-params` check asks for a person, as a
+    check that could not decide would."""
+    answers = [(f"student-{n:02d}-{a.id}", a.text)
+               for n, a in enumerate(a for a in load_answers() if a.tag == "compare-models")][:size]
+    answers.append((REWORDED, answers[0][1].replace("My ", "The ").replace("came out on top", "won")
+                    .replace(" a bit ", " slightly ")))
     out = folder / "out"
-    for n, labelled in enumerate(answers):
-        result = graded(lab, folder, f"student-{n:02d}-{labelled.id}", labelled.text)
+    for n, (name, text) in enumerate(answers):
+        result = graded(lab, folder, name, text)
         if n == 0:
             parts = tuple(p.model_copy(update={"checks": tuple(
                 c.model_copy(update={"needs_review": True}) if c.name == "mlp-params" else c for c in p.checks)})
