@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -150,7 +151,7 @@ class ClassReview:
             reviewed=sum(i.reviewed for i in reviewable),
             flagged=sum(i.needs_review and not i.reviewed for i in reviewable),
             total=len(reviewable),
-            likely_off=sum(not i.reviewed and (i.uncertainty >= LIKELY_OFF or (i.needs_review and i.estimate is None))
+            likely_off=sum(not i.reviewed and (i.needs_review or i.uncertainty >= LIKELY_OFF)
                            for q in self.questions for i in q.items),
         )
 
@@ -248,9 +249,11 @@ def results(out_dir: Path, cache: ResultCache | None = None) -> list[Result]:
 
 
 def load_class(out_dir: Path, headings: dict[str, str], tags: dict[str, str],
-               cache: ResultCache | None = None) -> ClassReview:
+               cache: ResultCache | None = None, read_answer: Callable[[str, str], str] | None = None
+               ) -> ClassReview:
     """The review queue of the graded class in ``out_dir``. ``headings`` maps each discussion
-    tag of the lab to its question, ``tags`` each discussion check's name to its tag."""
+    tag of the lab to its question, ``tags`` each discussion check's name to its tag;
+    ``read_answer(source, tag)`` finds an answer its result did not keep."""
     found = results(out_dir, cache)
     ranked = sorted(found, key=lambda r: _order(r.submission))
     aliases = {r.submission: f"Student {n + 1}" for n, r in enumerate(ranked)}
@@ -264,7 +267,10 @@ def load_class(out_dir: Path, headings: dict[str, str], tags: dict[str, str],
                     comments.add(check.review.comment)
                 tag = tags.get(check.name, "") if check.check == "discussion" else ""
                 if tag in answers:
-                    answers[tag].append(_item(result, part.id, check, aliases[result.submission], tag))
+                    item = _item(result, part.id, check, aliases[result.submission], tag)
+                    if not item.answer and read_answer is not None:
+                        item = replace(item, answer=read_answer(result.source, tag))
+                    answers[tag].append(item)
                 elif check.needs_review or check.review is not None:
                     flagged.append(_item(result, part.id, check, aliases[result.submission]))
     questions = tuple(_question(tag, heading, answers[tag]) for tag, heading in headings.items())

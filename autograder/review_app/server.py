@@ -24,9 +24,11 @@ from starlette.staticfiles import StaticFiles
 
 from autograder.checks.discussion import DiscussionArgs
 from autograder.course import Course
+from autograder.discussion import find_answer
 from autograder.embedding import Embedder, load_embedder
-from autograder.errors import ConfigError
+from autograder.errors import AutograderError, ConfigError
 from autograder.labs import Lab, load_lab
+from autograder.notebook import load_notebook
 from autograder.review_app.decisions import Decision, DecisionError, DecisionLog, StaleDecision
 from autograder.review_app.queue import ClassReview, ResultCache, learned, load_class, results
 
@@ -63,13 +65,22 @@ class ReviewApp:
         ])
 
     def current(self) -> ClassReview:
-        review = load_class(self.out_dir, self.headings, self.tags, self.cache)
+        review = load_class(self.out_dir, self.headings, self.tags, self.cache, self._answer_in_notebook)
         embedder = self._embedder()
         if embedder is None:  # no sentence model: the grader's suggestions stand alone
             return review
         questions = tuple(learned(q, embedder.encode([i.answer for i in q.items])) for q in review.questions)
         items = review.items | {i.key: i for q in questions for i in q.items}
         return dataclasses.replace(review, questions=questions, items=items)
+
+    def _answer_in_notebook(self, source: str, tag: str) -> str:
+        """The answer to ``tag`` in the submitted notebook, for results graded before the
+        discussion evidence kept it ("" when the notebook is gone or unreadable)."""
+        try:
+            node = load_notebook(Path(source)).node
+        except (OSError, AutograderError):
+            return ""
+        return find_answer(node, tag, self.lab.spec.discussions[tag]).text
 
     def _embedder(self) -> Embedder | None:
         if self._model is None:
