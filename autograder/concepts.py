@@ -309,13 +309,15 @@ def grade_answer(
     histories: Mapping[str, HistoryData] | None = None,
     statements: Path | None = None,
     method: Literal["embedding", "regex"] | None = None,
+    facts: Mapping[str, float] | None = None,
 ) -> AnswerGrade:
     """Grade ``text`` against ``rubric``, out of ``total`` points.
 
     ``other_answers``: the student's answers to the lab's other questions (by tag), to
     recognise one pasted here; ``other_questions``: the course's other questions (by tag),
     each as its concepts' phrases, to recognise an answer to one of them; ``histories``:
-    the student's exported training histories, for the claims; ``statements``: the
+    the student's exported training histories, and ``facts`` their models' parameter counts
+    by name, for the claims; ``statements``: the
     question's example statements, whose probes must also read a sentence as a concept
     (:mod:`autograder.concept_probes`).
     """
@@ -338,7 +340,7 @@ def grade_answer(
             return gate("other-answer", f"This is the answer to another question (`{tag}`), pasted here: "
                         "answer this question in its own words.")
 
-    claims = check_claims(text, rubric.claims, histories or {})
+    claims = check_claims(text, rubric.claims, histories or {}, facts)
     if method == "regex":
         return _charge_length(_grade_regex(text, rubric, total, claims), words, rubric)
     embedder = load_embedder()

@@ -33,19 +33,22 @@ class Claim(BaseModel):
     ``second``. ``onset-epoch``: the epoch the answer names (the ``epoch`` group of a
     ``says`` pattern) is within ``tolerance`` of the epoch with the lowest validation
     loss of one of ``histories`` (of the model the sentence names last before the epoch,
-    where ``names`` tells how students call each model).
+    where ``names`` tells how students call each model). ``param-count``: every number of
+    parameters the answer states (the ``count`` group of each match of ``says``) is the
+    parameter count of one of the exported ``models``, within half a percent.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
     description: str
-    kind: Literal["larger-gap", "higher-metric", "onset-epoch"]
+    kind: Literal["larger-gap", "higher-metric", "onset-epoch", "param-count"]
     says: list[str] = Field(description="patterns (case-insensitive) of sentences making the claim")
     opposite: list[str] = Field(default_factory=list, description="patterns of the opposite claim")
     first: str = ""
     second: str = ""
     histories: list[str] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=list, description="param-count: the exported models a count may be of")
     names: dict[str, str] = Field(default_factory=dict, description="onset-epoch: a pattern for each history's "
                                   "model as students name it ('deep\\w*|two hidden' for the deeper one)")
     metric: str = "val_accuracy"
@@ -144,7 +147,39 @@ def _named_before(claim: Claim, match: re.Match[str]) -> list[str]:
     return [named] if named is not None and last[named] >= 0 else claim.histories
 
 
-def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryData]) -> ClaimCheck | None:
+def _counts(claim: Claim, sentences: list[str], facts: Mapping[str, float]) -> ClaimCheck | None:
+    """Every parameter count the answer states, against the exported models' counts."""
+    stated = [m for s in sentences for p in claim.says for m in re.finditer(p, pattern_text(s), re.IGNORECASE)]
+    if not stated:
+        return None
+    known = {n: facts[n] for n in claim.models if n in facts}
+    if not known:
+        return ClaimCheck(claim.id, "unchecked", "You state parameter counts; the models were not exported, so "
+                          "they could not be compared.", claim.concept)
+    seen = []
+    for match in stated:
+        try:
+            count = float(match.group("count").replace(",", ""))
+        except (IndexError, ValueError, AttributeError):
+            continue
+        # Any of the models: which one a count is about is easy to misread ("85,066 parameters
+        # in the CNN" names it after), and a count none of them has is the error that matters.
+        if not any(abs(count - c) <= max(1.0, 0.005 * c) for c in known.values()):
+            actual = ", ".join(f"`{n}` has {c:,.0f}" for n, c in known.items())
+            return ClaimCheck(claim.id, "disagrees", f"You say {count:,.0f} parameters, but your models disagree: "
+                              f"{actual}.", claim.concept)
+        seen.append(f"{count:,.0f}")
+    if not seen:
+        return None
+    return ClaimCheck(claim.id, "agrees", f"The parameter counts you state ({', '.join(seen)}) are your models'.",
+                      claim.concept)
+
+
+def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryData],
+           facts: Mapping[str, float] | None) -> ClaimCheck | None:
+    if claim.kind == "param-count":
+        # Without a run (grading a text alone) there is nothing to compare a count with.
+        return None if facts is None else _counts(claim, sentences, facts)
     statement = _statement(claim, sentences)
     if statement is None:
         return None
@@ -183,10 +218,13 @@ def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryDa
                       claim.concept)
 
 
-def check_claims(text: str, claims: list[Claim], histories: Mapping[str, HistoryData]) -> tuple[ClaimCheck, ...]:
-    """The claims ``text`` makes, each compared with ``histories`` (those it does not make are left out)."""
+def check_claims(text: str, claims: list[Claim], histories: Mapping[str, HistoryData],
+                 facts: Mapping[str, float] | None = None) -> tuple[ClaimCheck, ...]:
+    """The claims ``text`` makes, each compared with ``histories`` and ``facts`` (the exported
+    models' parameter counts, by name; None: no run to compare counts with, so they are not
+    checked); those it does not make are left out."""
     sentences = _sentences(text)
-    checked = (_check(claim, sentences, histories) for claim in claims)
+    checked = (_check(claim, sentences, histories, facts) for claim in claims)
     return tuple(c for c in checked if c is not None)
 
 

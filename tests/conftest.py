@@ -111,7 +111,7 @@ def _fast_tests_start_no_kernel(request: pytest.FixtureRequest, monkeypatch: pyt
     assert not started, f"{request.node.nodeid} started {started[0]}: mark it @pytest.mark.slow"
 
 
-# Under pytest-xdist, scripts/dev test runs `-n 2 --dist loadfile`: each module in one worker,
+# Under pytest-xdist, scripts/dev test runs `-n 3 --dist loadfile`: each module in one worker,
 # so a module's fixtures (a lab's graded solution) are computed once. Modules are handed out
 # in collection order (with --no-loadscope-reorder; by default xdist sorts them by their
 # number of tests), so the longest go first (measured with --durations; the order changes

@@ -8,14 +8,18 @@ demo's test grades this lab on ``full``. Each notebook is executed once per sess
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import nbformat
 import pytest
 
 from autograder import GradeOptions, Result
 from autograder.course import Course
 from autograder.labs import Lab, load_lab
+from autograder.pipeline import reassess
 from tests import submissions
 from tests.executions import Executions
-from tests.grading import lost
+from tests.grading import SMOKE, lost
 
 pytestmark = pytest.mark.slow
 
@@ -102,3 +106,25 @@ def test_the_self_check_runs_only_public_checks(lab: Lab, executions: Executions
     checks = [c for p in result.parts for c in p.checks]
     assert checks and not any(c.hidden for c in checks)
     assert {c.name for c in checks if c.status != "passed"} == {"mlp-architecture", "mlp-params"}
+
+
+def test_a_parameter_count_the_students_own_models_do_not_have_loses_that_point(
+        lab: Lab, executions: Executions, tmp_path: Path) -> None:
+    execution = executions.run(lab, "solution", submissions.student_solution())
+    params = {c.name: c for p in execution.result.parts for c in p.checks}
+    assert params["mlp-params"].status == params["cnn-params"].status == "passed"
+    said = {}
+    for name, counts in (("right", "18,986 parameters in the MLP and 85,066 parameters in the CNN"),
+                         ("wrong", "131 parameters in the MLP and 85,066 parameters in the CNN")):
+        nb = nbformat.read(execution.notebook, as_version=4)
+        cell = next(c for c in nb.cells if "compare-models" in c.metadata.get("tags", []))
+        cell.source += f"\n\nFor the record, I count {counts}."
+        path = tmp_path / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        result = reassess(lab, SMOKE, path, execution.result, execution.exported)
+        said[name] = next(c for p in result.parts for c in p.checks if c.name == "compare-models")
+    claims = {name: {c["id"]: c for c in check.evidence["claims"]} for name, check in said.items()}
+    assert claims["right"]["parameter-counts"]["status"] == "agrees"
+    assert claims["wrong"]["parameter-counts"]["status"] == "disagrees"
+    assert "`mlp_model` has 18,986" in claims["wrong"]["parameter-counts"]["message"]
+    assert said["wrong"].points < said["right"].points

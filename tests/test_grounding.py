@@ -119,3 +119,33 @@ def test_histories_are_read_from_files_in_either_shape(tmp_path: Path) -> None:
     bad.write_text("[1, 2]")
     with pytest.raises(ConfigError, match="metric name -> list of numbers"):
         read_history(bad)
+
+
+COUNTS = Claim(
+    id="parameter-counts", description="the parameter counts stated are the models'", kind="param-count",
+    models=["mlp", "cnn"], concept="parameters",
+    says=[r"(?P<count>\d{1,3}(?:,\d{3})+|\d+)\s*(?:parameters|weights)\b"],
+)
+COUNTED = {"mlp": 67.0, "cnn": 85066.0}
+
+
+@pytest.mark.parametrize(("text", "status", "words"), [
+    ("The CNN has 85,066 parameters and the MLP only 67 parameters.", "agrees", "(85,066, 67)"),
+    ("I count 67 parameters in the MLP and 85,066 parameters in the CNN.", "agrees", "(67, 85,066)"),
+    # The issue's case: a count of another model (or the solution's) about this student's MLP.
+    ("My MLP has 131 parameters, the CNN 85,066 parameters.", "disagrees", "`mlp` has 67"),
+    ("With 85066 weights it is the larger model.", "agrees", "85,066"),
+    ("With 18,986 weights it is the smaller model.", "disagrees", "`mlp` has 67, `cnn` has 85,066"),
+])
+def test_stated_parameter_counts_are_compared_with_the_exported_models(text: str, status: str, words: str) -> None:
+    (check,) = check_claims(text, [COUNTS], {}, COUNTED)
+    assert (check.status, check.concept) == (status, "parameters")
+    assert words in check.message
+
+
+def test_parameter_counts_are_checked_only_against_a_run() -> None:
+    text = "My MLP has 131 parameters."
+    assert check_claims(text, [COUNTS], {}) == ()  # a text graded alone: nothing to compare with
+    (check,) = check_claims(text, [COUNTS], {}, {})
+    assert check.status == "unchecked" and "not exported" in check.message
+    assert check_claims("The CNN is deeper.", [COUNTS], {}, COUNTED) == ()

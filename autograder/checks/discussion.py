@@ -75,6 +75,16 @@ def _histories(ctx: CheckContext, claims: list[Claim]) -> dict[str, HistoryData]
     return found
 
 
+def _param_counts(ctx: CheckContext, claims: list[Claim]) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for name in sorted({n for c in claims if c.kind == "param-count" for n in c.models}):
+        try:
+            found[name] = float(ctx.param_count(name))
+        except AutograderError:
+            continue  # not exported, or not loadable: the claim is reported as unchecked
+    return found
+
+
 class DiscussionArgs(DiscussionRubric):
     """The discussion check's arguments: the rubric of the answer tagged ``tag``."""
 
@@ -103,7 +113,7 @@ def discussion(ctx: CheckContext, *, tag: str, **settings: Any) -> Outcome:
     grade = grade_answer(
         answer.text, rubric, total=total or 1.0, question=answer.question, placeholder=spec.placeholder,
         other_answers=others, other_questions=other_questions(ctx.lab, tag), histories=_histories(ctx, rubric.claims),
-        statements=ctx.lab.statements(tag),
+        statements=ctx.lab.statements(tag), facts=_param_counts(ctx, rubric.claims),
     )
     evidence = {
         # The answer itself, so a reviewer reads it beside the grader's evidence without the notebook.
