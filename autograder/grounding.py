@@ -165,6 +165,10 @@ def _counts(claim: Claim, sentences: list[str], facts: Mapping[str, float]) -> C
         # Any of the models: which one a count is about is easy to misread ("85,066 parameters
         # in the CNN" names it after), and a count none of them has is the error that matters.
         if not any(abs(count - c) <= max(1.0, 0.005 * c) for c in known.values()):
+            if len(known) < len(claim.models):  # it may be the count of a model that was not exported
+                missing = ", ".join(f"`{n}`" for n in claim.models if n not in known)
+                return ClaimCheck(claim.id, "unchecked", f"You say {count:,.0f} parameters; {missing} was not "
+                                  "exported, so it could not be compared.", claim.concept)
             actual = ", ".join(f"`{n}` has {c:,.0f}" for n, c in known.items())
             return ClaimCheck(claim.id, "disagrees", f"You say {count:,.0f} parameters, but your models disagree: "
                               f"{actual}.", claim.concept)

@@ -50,7 +50,11 @@ class StaleDecision(ConfigError):
 
 
 class DecisionError(ConfigError):
-    """A decision that cannot be applied as sent (unknown answer, points out of range)."""
+    """A decision that cannot be applied as sent (points out of range, two kinds at once)."""
+
+
+class UnknownItem(DecisionError):
+    """A decision about an answer, check or question the class does not have."""
 
 
 def _points(item: Item, decision: Decision) -> tuple[float, dict[str, float]]:
@@ -94,7 +98,7 @@ class DecisionLog:
         entries: list[ReviewEntry] = []
         seen: set[str] = set()
         for decision in decisions:
-            item = self._item(current, decision)
+            item = self._item(current, decision.key, decision.version)
             if decision.key in seen:
                 raise DecisionError(f"{decision.key}: decided twice in one request")
             seen.add(decision.key)
@@ -118,7 +122,7 @@ class DecisionLog:
 
     def undo(self, current: ClassReview, key: str, seen: str) -> str:
         """Put the check ``key`` back as it was before its last decision; returns its version."""
-        item = self._item(current, Decision(key=key, version=seen, accept=True))
+        item = self._item(current, key, seen)
         last = None
         for line in self._lines():
             if line.get("key") == key and line.get("action") == "decide" and line.get("after") == item.version:
@@ -136,7 +140,7 @@ class DecisionLog:
         try:
             question = current.question(tag)
         except KeyError:
-            raise DecisionError(f"unknown question {tag!r}") from None
+            raise UnknownItem(f"unknown question {tag!r}") from None
         changed: dict[str, list[Item]] = {}
         for item in question.items:
             if not item.reviewed and item.estimate is not None and abs(item.estimate - item.points) >= 0.01:
@@ -163,11 +167,12 @@ class DecisionLog:
     def locked(self) -> threading.Lock:
         return self._lock
 
-    def _item(self, current: ClassReview, decision: Decision) -> Item:
-        item = current.items.get(decision.key)
+    def _item(self, current: ClassReview, key: str, seen: str) -> Item:
+        """The answer or check ``key`` as it is on disk, if the page saw that version of it."""
+        item = current.items.get(key)
         if item is None:
-            raise DecisionError(f"unknown answer or check {decision.key!r}: reload the page")
-        if item.version != decision.version:
+            raise UnknownItem(f"unknown answer or check {key!r}: reload the page")
+        if item.version != seen:
             state = (f"it now has {item.points:g}/{item.max_points:g} points"
                      + (f" (reviewed: {item.comment})" if item.reviewed and item.comment else
                         " (reviewed)" if item.reviewed else ""))

@@ -29,7 +29,7 @@ from autograder.embedding import Embedder, load_embedder
 from autograder.errors import AutograderError, ConfigError
 from autograder.labs import Lab, load_lab
 from autograder.notebook import load_notebook
-from autograder.review_app.decisions import Decision, DecisionError, DecisionLog, StaleDecision
+from autograder.review_app.decisions import Decision, DecisionError, DecisionLog, StaleDecision, UnknownItem
 from autograder.review_app.queue import ClassReview, ResultCache, learned, load_class, results
 
 HERE = Path(__file__).parent
@@ -140,8 +140,10 @@ class ReviewApp:
                 outcome = action(self.current())
             except StaleDecision as exc:
                 return _error(409, str(exc))
+            except UnknownItem as exc:
+                return _error(404, str(exc))
             except DecisionError as exc:
-                return _error(400 if "unknown" not in str(exc) else 404, str(exc))
+                return _error(400, str(exc))
             except ConfigError as exc:  # e.g. a grading run is writing to the folder
                 return _error(409, str(exc))
         return JSONResponse({"ok": True, **outcome, "progress": vars(self.current().progress)})
