@@ -13,6 +13,7 @@ from pathlib import Path
 from autograder.answer_learning import learn_from_labels, read_labels
 from autograder.batch import BatchOptions, grade_batch, run_batch, write_outputs
 from autograder.bundle import write_student_bundle
+from autograder.calibration import calibrate, render_calibration
 from autograder.checks.discussion import discussion_rubric, grade_text
 from autograder.ci import publish, verdict
 from autograder.config import ExecutionLimits, GradeOptions
@@ -23,6 +24,7 @@ from autograder.grounding import read_history_option
 from autograder.lab_imports import INSTALL_HINT, missing_packages
 from autograder.labs import load_lab
 from autograder.pipeline import grade, grader_version
+from autograder.reference import write_calibration
 from autograder.regrade import regrade, render_changes
 from autograder.release import release, state_solution_rules
 from autograder.report import render_summary
@@ -123,6 +125,18 @@ def _cmd_course_init(args: argparse.Namespace) -> int:
     course = init_course(Path(args.dir))
     print(f"wrote the course ({', '.join(course.lab_ids())}) to {course.root}; edit it, then grade with "
           f"`autograder --course {args.dir} grade --lab LAB ...` or from inside the folder")
+    return 0
+
+
+def _cmd_lab_calibrate(args: argparse.Namespace) -> int:
+    lab = load_lab(args.lab, find_course(args.course))
+    if args.data_dir is not None:
+        os.environ["AUTOGRADER_DATA"] = str(args.data_dir.resolve())
+    calibration = calibrate(lab, args.profile)
+    print(render_calibration(calibration))
+    if args.write:
+        written = write_calibration(lab.reference_path, args.profile, calibration.runs)
+        print(f"recorded in {written}: gradings with this recipe, versions and data use it without training")
     return 0
 
 
@@ -267,6 +281,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = course_sub.add_parser("init", help="copy the bundled course to DIR, to edit and grade your own labs")
     p.add_argument("dir")
     p.set_defaults(func=_cmd_course_init)
+
+    p = sub.add_parser("lab", help="lab tools")
+    lab_sub = p.add_subparsers(dest="lab_command", required=True)
+    p = lab_sub.add_parser("calibrate", help="train LAB's reference under each seed now and show each metric's "
+                                             "spread and the thresholds it implies")
+    p.add_argument("lab")
+    p.add_argument("--profile", default="smoke", help="data profile (default: smoke)")
+    p.add_argument("--data-dir", type=Path, default=None, help="folder with the course's data sets")
+    p.add_argument("--write", action="store_true",
+                   help="record the runs as the course's calibration (<reference>.calibration.json), which "
+                        "gradings with the same recipe, versions and data use instead of training")
+    p.set_defaults(func=_cmd_lab_calibrate)
 
     p = sub.add_parser("labs", help="list the labs of the course")
     p.set_defaults(func=_cmd_labs)

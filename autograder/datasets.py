@@ -24,9 +24,10 @@ SHA-256 of ``mnist.npz`` and deletes a subset that differs, so a copy alone woul
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,16 @@ class Dataset:
         if self.hidden_x is not None and self.hidden_y is not None:
             return self.hidden_x, self.hidden_y
         return self.x_test, self.y_test
+
+    @cached_property
+    def digest(self) -> str:
+        """A digest of every array: what a reference trained on this data is keyed by."""
+        digest = hashlib.sha256(self.stand_in.encode())
+        for array in (self.x_train, self.y_train, self.x_test, self.y_test, self.hidden_x, self.hidden_y):
+            if array is not None:
+                digest.update(f"{array.dtype}:{array.shape};".encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()[:16]
 
 
 def _data_roots(data_dir: Path | None) -> list[Path]:

@@ -3,8 +3,8 @@ and the wall time of grading the lab's solution.
 
     .venv/bin/python benchmarks/labs_summary.py [--profile smoke] [--labs LAB ...]
 
-Reference metrics come from the cache (trained first if missing; that time is printed
-apart and not counted in the grading time).
+Reference metrics come from the cache or the course's calibration (trained first if
+missing; that time is printed apart and not counted in the grading time).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder import GradeOptions, grade
+from autograder.calibration import thresholds
 from autograder.course import find_course
 from autograder.labs import load_lab
-from autograder.reference import reference_metrics
+from autograder.reference import data_digest, reference_metrics
 from tests.grading import as_handed_in
 
 
@@ -35,22 +36,15 @@ def main() -> None:
     for lab_id in args.labs or course.lab_ids():
         lab = load_lab(lab_id, course)
         started = time.perf_counter()
-        metrics = reference_metrics(course.reference / f"{lab.spec.reference}.py", lab.id, args.profile)
+        data = data_digest(lab.reference_path, args.profile, lab.spec.datasets)
+        metrics = reference_metrics(lab.reference_path, lab.id, args.profile, data)
         trained = time.perf_counter() - started
         print(f"\n## {lab.id} ({args.profile}); reference ready in {trained:.1f}s, seeds {metrics.seeds}")
         for name in sorted(metrics.median):
             print(f"  {name:24} median {metrics.median[name]:.4f}  range [{metrics.low[name]:.4f}, "
                   f"{metrics.high[name]:.4f}]")
-        for check in lab.rubric.checks:
-            a = check.spec.args
-            if check.spec.check == "accuracy":
-                limit = max(a.get("floor", 0.0), metrics.low[a["metric"]] - a.get("margin", 0.03))
-                print(f"  threshold {check.spec.id:30} accuracy >= {limit:.4f}")
-            elif check.spec.check == "rmse":
-                limit = metrics.high[a["metric"]] * (1 + a.get("margin", 0.25))
-                if a.get("ceiling") is not None:
-                    limit = min(limit, a["ceiling"])
-                print(f"  threshold {check.spec.id:30} rmse <= {limit:.4f}")
+        for check, bar in thresholds(lab, metrics):
+            print(f"  threshold {check:30} {bar}")
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "solution.ipynb"
             nbformat.write(as_handed_in(lab.solution), path)

@@ -25,7 +25,7 @@ from autograder.labs import Lab
 from autograder.notebook import LoadedNotebook
 from autograder.probe import ProbeResult, ProbeSession
 from autograder.quiet import import_keras
-from autograder.reference import ReferenceMetrics, load_reference_module, reference_metrics
+from autograder.reference import ReferenceMetrics, data_digest, load_reference_module, reference_metrics
 from autograder.sanitize import SanitizedCell
 
 
@@ -132,7 +132,8 @@ class CheckContext:
 
     @cached_property
     def metrics(self) -> ReferenceMetrics:
-        return reference_metrics(self.reference_path, self.lab.id, self.profile, self.cache_dir)
+        data = data_digest(self.reference_path, self.profile, self.lab.spec.datasets, self.data)
+        return reference_metrics(self.reference_path, self.lab.id, self.profile, data, self.cache_dir)
 
     def reference_model(self, name: str) -> Any:
         builders = self.reference_module.models()

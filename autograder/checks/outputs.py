@@ -6,6 +6,7 @@ import numpy as np
 
 from autograder.checks.context import CheckContext
 from autograder.checks.registry import Outcome, register
+from autograder.reference import ReferenceMetrics
 
 
 @register("output-shape")
@@ -24,6 +25,13 @@ def output_shape(
     return Outcome.failed(
         f"{what} maps inputs of shape {tuple(input)} to {tuple(found)}, expected {tuple(expected)}.", **evidence
     )
+
+
+def rmse_limit(metrics: ReferenceMetrics, metric: str, margin: float = 0.25, ceiling: float | None = None) -> float:
+    """The largest RMSE allowed: the reference's worst seed plus ``margin`` (relative), at most ``ceiling``."""
+    metrics.get(metric)  # an unknown metric is the course's error, with the metrics it has
+    limit = metrics.high[metric] * (1 + margin)
+    return limit if ceiling is None else min(limit, ceiling)
 
 
 @register("rmse")
@@ -50,9 +58,7 @@ def rmse(
                               expected=list(truth.shape), found=list(predicted.shape), **fed)
     error = float(np.sqrt(np.mean((predicted - truth) ** 2)))
     reference = ctx.metrics.get(metric)
-    limit = ctx.metrics.high[metric] * (1 + margin)
-    if ceiling is not None:
-        limit = min(limit, ceiling)
+    limit = rmse_limit(ctx.metrics, metric, margin, ceiling)
     evidence = {"expected": f"<= {limit:.4f} (reference {reference:.4f})", "found": f"{error:.4f}", **fed}
     if np.isfinite(error) and error <= limit:
         return Outcome.passed(f"{what} reaches a test RMSE of {error:.4f} (at most {limit:.4f} allowed).", **evidence)
