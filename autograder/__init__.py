@@ -19,7 +19,7 @@ from autograder.errors import (
     SubmissionError,
     UnknownLabError,
 )
-from autograder.pipeline import grade
+from autograder.grading.pipeline import grade
 from autograder.result import CheckResult, PartResult, Result
 from autograder.selfcheck import check, use_lab
 

@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.junit import write_junit
-from autograder.report import render_markdown
+from autograder.reporting.feedback import render_markdown
+from autograder.reporting.junit import write_junit
 from autograder.result import Result
 
 

@@ -10,26 +10,29 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.answer_learning import learn_from_labels, read_labels
-from autograder.batch import BatchOptions, grade_batch, run_batch, write_outputs
-from autograder.bundle import write_student_bundle
-from autograder.calibration import calibrate, render_calibration
-from autograder.checks.discussion import discussion_rubric, grade_text
+from autograder.authoring.bundle import write_student_bundle
+from autograder.authoring.calibration import calibrate, render_calibration
+from autograder.authoring.check_types import check_reference
+from autograder.authoring.release import release, state_solution_rules
+from autograder.authoring.stated_rules import lab_rules
+from autograder.batch.outputs import OutputFolder
+from autograder.batch.regrade import regrade, render_changes
+from autograder.batch.review import apply_review, load_review
+from autograder.batch.run import BatchOptions, grade_batch, run_batch
+from autograder.check_registry import registered_checks
 from autograder.ci import publish, verdict
 from autograder.config import ExecutionLimits, GradeOptions
-from autograder.course import find_course, init_course
+from autograder.course.folder import find_course, init_course
+from autograder.course.labs import load_lab
+from autograder.course.reference import write_calibration
+from autograder.discussion.check import discussion_rubric, grade_text
+from autograder.discussion.grounding import read_history_option
+from autograder.discussion.learning import learn_from_labels, read_labels
 from autograder.errors import AutograderError, ConfigError
-from autograder.exports import write_gradescope_results
-from autograder.grounding import read_history_option
-from autograder.lab_imports import INSTALL_HINT, missing_packages
-from autograder.labs import load_lab
-from autograder.pipeline import grade, grader_version
-from autograder.reference import write_calibration
-from autograder.regrade import regrade, render_changes
-from autograder.release import release, state_solution_rules
-from autograder.report import render_summary
-from autograder.review import apply_review, load_review
-from autograder.stated_rules import lab_rules
+from autograder.execution.packages import INSTALL_HINT, missing_packages
+from autograder.grading.pipeline import grade, grader_version
+from autograder.reporting.feedback import render_summary
+from autograder.reporting.lms import write_gradescope_results
 
 
 def _options(args: argparse.Namespace, *, public_only: bool = False) -> GradeOptions:
@@ -140,12 +143,24 @@ def _cmd_lab_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_checks(args: argparse.Namespace) -> int:
+    reference = check_reference()
+    if args.markdown:
+        print(reference, end="")
+        return 0
+    for name, check in sorted(registered_checks().items()):
+        summary = (check.doc.split("\n\n")[0] or "(no description)").replace("\n", " ")
+        print(f"{name:14} {summary}")
+    print("\n`autograder checks --markdown` prints every check's arguments too (docs/checks.md).")
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab, find_course(args.course, near=Path(args.notebook).parent))
     result = grade(Path(args.notebook), lab, _options(args, public_only=True))
     print(render_summary(result))
     if args.out:
-        folder = write_outputs(result, Path(args.out))
+        folder = OutputFolder(Path(args.out)).write(result)
         print(f"reports written to {folder}")
     passed = result.status == "graded" and all(c.status == "passed" for p in result.parts for c in p.checks)
     return 0 if passed else 1
@@ -158,7 +173,7 @@ def _cmd_ci(args: argparse.Namespace) -> int:
         print(line)
     print(render_summary(result))
     if args.out:
-        write_outputs(result, Path(args.out))
+        OutputFolder(Path(args.out)).write(result)
     outcome = verdict(result, args.min_score)
     print(("PASSED: " if outcome.passed else "FAILED: ") + outcome.reason)
     return 0 if outcome.passed else 1
@@ -293,6 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record the runs as the course's calibration (<reference>.calibration.json), which "
                         "gradings with the same recipe, versions and data use instead of training")
     p.set_defaults(func=_cmd_lab_calibrate)
+
+    p = sub.add_parser("checks", help="the check types a rubric may name, with their arguments")
+    p.add_argument("--markdown", action="store_true", help="the full reference in Markdown (docs/checks.md)")
+    p.set_defaults(func=_cmd_checks)
 
     p = sub.add_parser("labs", help="list the labs of the course")
     p.set_defaults(func=_cmd_labs)

@@ -6,12 +6,12 @@ and carries a message written for a person: what went wrong and what to do next.
     AutograderError
     ├── ConfigError            a lab, rubric or option is wrong (instructor's side)
     │   ├── UnknownLabError
-    │   └── RubricError        a rubric names an unknown check or a bad argument
+    │   ├── RubricError        a rubric names an unknown check or a bad argument
+    │   └── ReferenceTrainingError the reference implementation failed to train
     ├── SubmissionError        one submission cannot be graded (student's side)
     │   ├── InvalidNotebookError
     │   └── ExecutionError     the kernel could not be started or died
-    ├── ArtifactError          an exported name could not be read back safely
-    └── ReferenceTrainingError the reference implementation failed to train
+    └── ArtifactError          an exported name could not be read back safely
 
 Errors are caught only at stage boundaries (``pipeline.grade``), where a
 ``SubmissionError`` becomes that submission's recorded failure and never stops a batch.
@@ -68,5 +68,6 @@ class ArtifactError(AutograderError):
     """An exported artifact cannot be loaded safely (it becomes a failed check)."""
 
 
-class ReferenceTrainingError(AutograderError):
-    """The reference implementation could not produce its metrics."""
+class ReferenceTrainingError(ConfigError):
+    """The reference implementation could not produce its metrics: the course's error, which
+    stops a grading loudly instead of costing students the checks that need them."""

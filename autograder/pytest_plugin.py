@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from autograder.config import GradeOptions
-from autograder.course import find_course
-from autograder.labs import Lab, load_lab
-from autograder.pipeline import grade
+from autograder.course.folder import find_course
+from autograder.course.labs import Lab, load_lab
+from autograder.grading.pipeline import grade
 from autograder.result import CheckResult, Result
 
 

@@ -32,7 +32,7 @@ class _Model(BaseModel):
 
 
 class ReviewRecord(_Model):
-    """An instructor's review of a check (see :mod:`autograder.review`); the grader's
+    """An instructor's review of a check (see :mod:`autograder.batch.review`); the grader's
     suggestion is kept beside the points given."""
 
     points: float

@@ -16,18 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.artifacts import ArtifactBundle
+from autograder.artifacts.reader import ArtifactBundle
 from autograder.checks.context import CheckContext
+from autograder.checks.scoring import score
 from autograder.config import ExecutionLimits
-from autograder.course import find_course
+from autograder.course.folder import find_course
+from autograder.course.labs import Lab, load_lab
 from autograder.errors import AutograderError
-from autograder.kernel_export import _autograder_export
-from autograder.labs import Lab, load_lab
-from autograder.notebook import LoadedNotebook, load_notebook
-from autograder.report import render_selfcheck_html, render_summary
+from autograder.execution._child.kernel_export import _autograder_export
+from autograder.notebook.load import LoadedNotebook, load_notebook
+from autograder.notebook.sanitize import SanitizedCell
+from autograder.reporting.feedback import render_selfcheck_html, render_summary
 from autograder.result import Result
-from autograder.sanitize import SanitizedCell
-from autograder.scoring import score
 
 _lab: str | None = None
 

@@ -43,12 +43,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.batch import BatchOptions, run_batch
+from autograder.batch.run import BatchOptions, run_batch
 from autograder.config import GradeOptions
-from autograder.course import find_course
-from autograder.labs import Lab, load_lab
-from autograder.pipeline import grade
-from autograder.resources import cpu_count, plan_slots
+from autograder.course.folder import find_course
+from autograder.course.labs import Lab, load_lab
+from autograder.execution.resources import cpu_count, plan_slots
+from autograder.grading.pipeline import grade
 from autograder.result import Result
 from benchmarks.grade_vs_bare import bare
 

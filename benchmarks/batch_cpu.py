@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.config import GradeOptions
-from autograder.course import find_course
-from autograder.labs import load_lab
+from autograder.course.folder import find_course
+from autograder.course.labs import load_lab
 from benchmarks.batch import make_batch, timed_batch
 
 KINDS = {"ipykernel": "kernels", "probe_main": "probes", "multiprocessing": "grader workers"}

@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.config import GradeOptions
-from autograder.course import find_course
-from autograder.labs import load_lab
-from autograder.pipeline import grade
+from autograder.course.folder import find_course
+from autograder.course.labs import load_lab
+from autograder.grading.pipeline import grade
 from benchmarks.batch import bare_in_parallel, make_batch, timed_batch
 from benchmarks.grade_vs_bare import bare
 

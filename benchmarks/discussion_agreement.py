@@ -31,12 +31,12 @@ from sklearn.model_selection import cross_val_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.checks.discussion import discussion_rubric, other_questions, question_text
-from autograder.concept_probes import load_statements
-from autograder.concepts import grade_answer
-from autograder.course import find_course
-from autograder.embedding import EmbedderUnavailable, load_embedder
-from autograder.labs import Lab, load_lab
+from autograder.course.folder import find_course
+from autograder.course.labs import Lab, load_lab
+from autograder.discussion.check import discussion_rubric, other_questions, question_text
+from autograder.discussion.classifiers import load_statements
+from autograder.discussion.concepts import grade_answer
+from autograder.discussion.embedding import EmbedderUnavailable, load_embedder
 from tests.discussion_set import LabelledAnswer, load_answers
 
 REPO = Path(__file__).resolve().parent.parent

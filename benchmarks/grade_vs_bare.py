@@ -28,8 +28,8 @@ from nbclient import NotebookClient
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder import GradeOptions, datasets, grade
-from autograder.course import find_course
-from autograder.labs import Lab, load_lab
+from autograder.course.folder import find_course
+from autograder.course.labs import Lab, load_lab
 
 
 def bare(path: Path, *, datasets_of: Lab, profile: str, agg: bool = False) -> float:

@@ -20,10 +20,10 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder import GradeOptions, grade
-from autograder.calibration import thresholds
-from autograder.course import find_course
-from autograder.labs import load_lab
-from autograder.reference import data_digest, reference_metrics
+from autograder.authoring.calibration import thresholds
+from autograder.course.folder import find_course
+from autograder.course.labs import load_lab
+from autograder.course.reference import data_digest, reference_metrics
 from tests.grading import as_handed_in
 
 

@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.batch import BatchOptions, run_batch
+from autograder.batch.regrade import regrade
+from autograder.batch.run import BatchOptions, run_batch
 from autograder.config import GradeOptions
-from autograder.course import find_course
-from autograder.labs import load_lab
-from autograder.pipeline import grade
-from autograder.regrade import regrade
+from autograder.course.folder import find_course
+from autograder.course.labs import load_lab
+from autograder.grading.pipeline import grade
 from benchmarks.batch import make_batch
 
 HERE = Path(__file__).resolve().parent

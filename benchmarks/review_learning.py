@@ -5,7 +5,7 @@ same number of reviews picked at random.
 
 Each question's class is every labelled answer to it (tests/discussion_answers/: the tuned
 halves, fresh-dev and fresh-test, see tests/discussion_set.py). The instructor reviews one
-answer at a time, the one the tool ranks first (autograder.answer_learning), and every
+answer at a time, the one the tool ranks first (autograder.discussion.learning), and every
 unreviewed answer is estimated again from the labels so far. Printed per part (fresh-test,
 never read, is the figure to quote) and overall:
 
@@ -33,11 +33,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.answer_learning import Answer, estimate
-from autograder.checks.discussion import discussion_rubric, grade_text
-from autograder.course import find_course
-from autograder.embedding import Embedder, load_embedder
-from autograder.labs import load_lab
+from autograder.course.folder import find_course
+from autograder.course.labs import load_lab
+from autograder.discussion.check import discussion_rubric, grade_text
+from autograder.discussion.embedding import Embedder, load_embedder
+from autograder.discussion.learning import Answer, estimate
 from tests.discussion_set import LabelledAnswer, load_answers
 
 REPO = Path(__file__).resolve().parent.parent

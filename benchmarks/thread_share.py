@@ -1,5 +1,5 @@
 """Two trainings at once on this machine's cores: each framework at its default threads
-against each given its share (autograder.resources.thread_share), side by side.
+against each given its share (autograder.execution.resources.thread_share), side by side.
 
     .venv/bin/python benchmarks/thread_share.py [--runs 3] [--steps 150]
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.resources import cpu_count, thread_share
+from autograder.execution.resources import cpu_count, thread_share
 
 _CHILD = r"""
 import json, sys, time

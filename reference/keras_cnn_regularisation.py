@@ -26,7 +26,7 @@ BATCH_SIZE = 128
 
 def data(profile: str) -> dict[str, np.ndarray]:
     """The grader's test data: the hidden split (never staged to students) when there is one."""
-    from autograder.datasets import load_dataset
+    from autograder.course.datasets import load_dataset
 
     x, y = load_dataset("mnist", profile).grading_test
     x = np.asarray(x, dtype="float32") / 255.0
@@ -94,7 +94,7 @@ def classes() -> dict[str, type]:
 def train(seed: int, profile: str) -> dict[str, float]:
     import keras
 
-    from autograder.datasets import load_dataset
+    from autograder.course.datasets import load_dataset
 
     d = load_dataset("mnist", profile)
     images = np.asarray(d.x_train, dtype="float32").reshape(-1, 28, 28, 1) / 255.0

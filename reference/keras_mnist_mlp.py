@@ -30,7 +30,7 @@ def _flatten(images: np.ndarray) -> np.ndarray:
 
 
 def data(profile: str) -> dict[str, np.ndarray]:
-    from autograder.datasets import load_dataset
+    from autograder.course.datasets import load_dataset
 
     d = load_dataset("mnist", profile)
     test_x, test_y = d.grading_test

@@ -62,7 +62,7 @@ def _sine_windows() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _mnist(profile: str) -> dict[str, np.ndarray]:
-    from autograder.datasets import load_dataset
+    from autograder.course.datasets import load_dataset
 
     d = load_dataset("mnist", profile)
     test_x, test_y = d.grading_test

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
-import autograder.probe
-from autograder.course import Course, find_course
-from autograder.resources import cpu_count, thread_share
+import autograder.execution.probe
+from autograder.course.folder import Course, find_course
+from autograder.execution.resources import cpu_count, thread_share
 from tests.executions import Executions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,7 +105,7 @@ def _fast_tests_start_no_kernel(request: pytest.FixtureRequest, monkeypatch: pyt
         return _refuse
 
     monkeypatch.setattr(LocalProvisioner, "launch_kernel", refuse("a Jupyter kernel"))
-    monkeypatch.setattr(autograder.probe, "subprocess",
+    monkeypatch.setattr(autograder.execution.probe, "subprocess",
                         SimpleNamespace(**{**vars(subprocess), "Popen": refuse("a jailed probe")}))
     yield
     assert not started, f"{request.node.nodeid} started {started[0]}: mark it @pytest.mark.slow"

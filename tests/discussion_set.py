@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from autograder.artifacts import HistoryData
+from autograder.artifacts.reader import HistoryData
 
 FOLDER = Path(__file__).resolve().parent / "discussion_answers"
 

@@ -3,7 +3,7 @@
 Executing a notebook (a kernel, training) is what a grading test costs; checking and
 scoring are cheap. Tests that grade the same notebook again under other options
 (public checks only), another rubric or a student bundle's lab rescore the stored
-execution through :func:`autograder.pipeline.reassess`, the path ``regrade`` takes.
+execution through :func:`autograder.grading.pipeline.reassess`, the path ``regrade`` takes.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder import GradeOptions, Result, grade
-from autograder.labs import Lab
-from autograder.pipeline import reassess
+from autograder.course.labs import Lab
+from autograder.grading.pipeline import reassess
 from tests.grading import SMOKE
 
 

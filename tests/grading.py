@@ -9,7 +9,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder import GradeOptions, Result, grade
-from autograder.labs import Lab
+from autograder.course.labs import Lab
 
 SMOKE = GradeOptions(profile="smoke")
 _MARKER = re.compile(r"^\s*(### (BEGIN|END) SOLUTION|<!--\s*(BEGIN|END) SOLUTION\s*-->)\s*$")

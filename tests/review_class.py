@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.artifacts import ArtifactBundle
-from autograder.batch import graded_rows, write_class_outputs, write_outputs
+from autograder.artifacts.reader import ArtifactBundle
+from autograder.batch.outputs import OutputFolder
 from autograder.checks.context import CheckContext
+from autograder.checks.scoring import score, zero_parts
 from autograder.config import ExecutionLimits
-from autograder.labs import Lab
-from autograder.notebook import load_notebook
+from autograder.course.labs import Lab
+from autograder.notebook.load import load_notebook
 from autograder.result import Result
-from autograder.scoring import score, zero_parts
 from tests import submissions
 from tests.discussion_set import load_answers
 
@@ -55,6 +55,6 @@ def write_class(lab: Lab, folder: Path, size: int = 10) -> Path:
                 c.model_copy(update={"needs_review": True}) if c.name == "mlp-params" else c for c in p.checks)})
                 for p in result.parts)
             result = result.model_copy(update={"parts": parts})
-        write_outputs(result, out)
-    write_class_outputs(graded_rows(out), (), lab, out)
+        OutputFolder(out).write(result)
+    OutputFolder(out).write_class(OutputFolder(out).graded(), (), lab)
     return out

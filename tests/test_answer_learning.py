@@ -1,5 +1,5 @@
 """An instructor's labels carried to the answers nobody reviewed, and what to review next
-(autograder.answer_learning), on real sentence embeddings of labelled answers."""
+(autograder.discussion.learning), on real sentence embeddings of labelled answers."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.answer_learning import Answer, estimate
 from autograder.cli import main
-from autograder.embedding import Embedder, load_embedder
+from autograder.discussion.embedding import Embedder, load_embedder
+from autograder.discussion.learning import Answer, estimate
 from tests.discussion_set import load_answers
 
 GOOD = [a for a in load_answers() if a.tag == "compare-models" and a.kind == "good"]

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 from keras import layers
 
-from autograder.artifacts import ArtifactBundle
+from autograder.artifacts.reader import ArtifactBundle
 from autograder.checks.architecture import _layers
 from autograder.checks.context import CheckContext, fit_input
 from autograder.config import ExecutionLimits
-from autograder.course import Course
-from autograder.labs import Lab, NameSpec, load_lab
-from autograder.notebook import load_notebook
-from autograder.reference import ReferenceMetrics
+from autograder.course.folder import Course
+from autograder.course.labs import Lab, NameSpec, load_lab
+from autograder.course.reference import ReferenceMetrics
+from autograder.notebook.load import load_notebook
 from tests import submissions
 from tests.test_checks import Export, run
 
@@ -150,7 +150,7 @@ def test_a_torch_model_that_flattens_in_forward_gets_the_data_in_its_declared_sh
     import torch
     from torch import nn
 
-    from autograder.kernel_export import _autograder_export
+    from autograder.execution._child.kernel_export import _autograder_export
 
     names = {"net": NameSpec(kind="torch-model", input=(1, 28, 28))}
     torch_lab = dataclasses.replace(lab, spec=lab.spec.model_copy(update={"names": names}))

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.artifacts import ArtifactBundle
+from autograder.artifacts.reader import ArtifactBundle
 from autograder.errors import ArtifactError
-from autograder.kernel_export import _autograder_export
+from autograder.execution._child.kernel_export import _autograder_export
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")

@@ -16,11 +16,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.batch import BatchOptions, run_batch
+from autograder.batch.run import BatchOptions, run_batch
 from autograder.config import ExecutionLimits, GradeOptions
-from autograder.course import find_course
-from autograder.gradebook import read_gradebook
-from autograder.labs import Lab, load_lab
+from autograder.course.folder import find_course
+from autograder.course.labs import Lab, load_lab
+from autograder.reporting.gradebook import read_gradebook
 from autograder.result import Result
 
 COURSE = Path(__file__).parent / "fixtures" / "course"

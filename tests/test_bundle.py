@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from autograder import GradeOptions
-from autograder.bundle import write_student_bundle
-from autograder.course import Course, find_course
-from autograder.labs import load_lab
-from autograder.reference import load_reference_module
+from autograder.authoring.bundle import write_student_bundle
+from autograder.course.folder import Course, find_course
+from autograder.course.labs import load_lab
+from autograder.course.reference import load_reference_module
 from tests import submissions
 from tests.executions import Executions
 

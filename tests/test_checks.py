@@ -11,17 +11,18 @@ import keras
 import numpy as np
 import pytest
 from keras import layers
+from pydantic import create_model
 
-from autograder.artifacts import ArtifactBundle
+from autograder.artifacts.reader import ArtifactBundle
+from autograder.check_registry import Outcome, RegisteredCheck, get_check
 from autograder.checks.context import CheckContext
-from autograder.checks.registry import Outcome, get_check
+from autograder.checks.scoring import run_check
 from autograder.config import ExecutionLimits
-from autograder.course import Course
-from autograder.labs import Lab, load_lab
-from autograder.notebook import load_notebook
-from autograder.reference import ReferenceMetrics
-from autograder.rubric import BoundCheck, CheckSpec
-from autograder.scoring import run_check
+from autograder.course.folder import Course
+from autograder.course.labs import Lab, load_lab
+from autograder.course.reference import ReferenceMetrics
+from autograder.course.rubric import BoundCheck, CheckSpec
+from autograder.notebook.load import load_notebook
 from tests import submissions
 
 
@@ -157,6 +158,19 @@ def test_a_missing_name_is_an_error_that_scores_zero(lab: Lab, export: Export) -
     outcome = run("params", context(lab, export.bundle()), name="mlp_model", expected=1)
     assert outcome.status == "error" and outcome.fraction == 0
     assert "`mlp_model` is not defined" in outcome.message and "`my_mlp`" in outcome.message
+
+
+def test_a_check_that_breaks_scores_zero_and_is_flagged_for_review(lab: Lab, export: Export) -> None:
+    # Not the student's doing (a grader bug, a course's reference that cannot train): the 0
+    # stands only once an instructor has seen it.
+    def broken(ctx: CheckContext) -> Outcome:
+        raise ZeroDivisionError("division by zero")
+
+    check = RegisteredCheck("broken", broken, create_model("broken_args"), "")
+    spec = CheckSpec(id="t", check="broken", points=1)
+    outcome = run_check(BoundCheck(spec, "p", check, check.validate_args({})), context(lab, export.bundle()))
+    assert (outcome.status, outcome.fraction, outcome.needs_review) == ("error", 0, True)
+    assert "ZeroDivisionError" in outcome.message and "until reviewed" in outcome.message
 
 
 def _with_answer(tmp_path: Path, text: str) -> Path:

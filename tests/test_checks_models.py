@@ -16,15 +16,15 @@ import torch
 from keras import layers
 from torch import nn
 
-from autograder.artifacts import ArtifactBundle
+from autograder.artifacts.reader import ArtifactBundle
 from autograder.checks.context import CheckContext
 from autograder.config import ExecutionLimits
-from autograder.course import Course
-from autograder.kernel_export import _autograder_export
-from autograder.labs import Lab, NameSpec, load_lab
-from autograder.notebook import load_notebook
-from autograder.reference import ReferenceMetrics
-from autograder.sanitize import SanitizedCell
+from autograder.course.folder import Course
+from autograder.course.labs import Lab, NameSpec, load_lab
+from autograder.course.reference import ReferenceMetrics
+from autograder.execution._child.kernel_export import _autograder_export
+from autograder.notebook.load import load_notebook
+from autograder.notebook.sanitize import SanitizedCell
 from tests import submissions
 from tests.test_checks import run
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.class_report import render_class_html, render_terminal, summarise
-from autograder.gradebook import read_gradebook, write_gradebook
+from autograder.reporting.class_report import render_class_html, render_terminal, summarise
+from autograder.reporting.gradebook import read_gradebook, write_gradebook
 from autograder.result import CellRecord, ExecutionRecord, FailedImport, Result
 
 

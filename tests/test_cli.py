@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from autograder.cli import main
-from autograder.gradebook import read_gradebook
+from autograder.reporting.gradebook import read_gradebook
 from tests import submissions
 
 FIXTURES = submissions.FIXTURE_COURSE
@@ -77,7 +77,7 @@ def test_a_course_that_is_not_there_is_an_error_not_the_bundled_one(
 
 
 def test_a_course_around_the_notebook_comes_before_the_bundled_one(tmp_path: Path) -> None:
-    from autograder.course import find_course
+    from autograder.course.folder import find_course
 
     repo = tmp_path / "assignment-repo"
     (repo / "assignments").mkdir(parents=True)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder.checks.discussion import discussion_rubric, other_questions, question_text
-from autograder.concept_probes import load_statements
-from autograder.concepts import grade_answer
-from autograder.course import Course
+from autograder.course.folder import Course
+from autograder.course.labs import load_lab
+from autograder.discussion.check import discussion_rubric, other_questions, question_text
+from autograder.discussion.classifiers import load_statements
+from autograder.discussion.concepts import grade_answer
 from autograder.errors import ConfigError
-from autograder.labs import load_lab
 
 SALAD = ("The straight hidden layer of the cosine boundary activates the linear curve, so the ReLU separates the "
          "non-linear line of the weights and the classes bend the sigmoid. The linear boundary of the hidden curves "

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from autograder import embedding
-from autograder.artifacts import HistoryData
-from autograder.checks.discussion import discussion_rubric, grade_text, other_questions, question_text
+from autograder.artifacts.reader import HistoryData
 from autograder.cli import main
-from autograder.concepts import AnswerGrade, grade_answer, is_prose
-from autograder.course import Course
-from autograder.discussion import find_answer
-from autograder.labs import Lab, load_lab
-from autograder.notebook import load_notebook
+from autograder.course.folder import Course
+from autograder.course.labs import Lab, load_lab
+from autograder.discussion import embedding
+from autograder.discussion.check import discussion_rubric, grade_text, other_questions, question_text
+from autograder.discussion.concepts import AnswerGrade, grade_answer, is_prose
+from autograder.notebook.answers import find_answer
+from autograder.notebook.load import load_notebook
 from tests.discussion_set import load_answers
 
 CURVES = {

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import datasets
 from autograder.config import ExecutionLimits
+from autograder.course import datasets
 from autograder.errors import ConfigError
-from autograder.executor import execute
-from autograder.sandbox import Sandbox, SandboxPolicy
-from autograder.sanitize import sanitize_cell
+from autograder.execution.executor import execute
+from autograder.execution.sandbox import Sandbox, SandboxPolicy
+from autograder.notebook.sanitize import sanitize_cell
 
 needs_fashion = pytest.mark.skipif(
     not datasets.SYSTEM_FASHION_MNIST.is_dir(), reason="Debian's dataset-fashion-mnist is not installed"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from autograder.definitions import extract_definitions
-from autograder.sanitize import SanitizedCell, sanitize_cell
+from autograder.notebook.definitions import extract_definitions
+from autograder.notebook.sanitize import SanitizedCell, sanitize_cell
 
 IMPORTS = "import numpy as np\nfrom math import sqrt as root\n"
 CLASS = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import nbformat
 from nbformat import NotebookNode
 
-from autograder.discussion import find_answer
-from autograder.labs import DiscussionSpec
+from autograder.course.labs import DiscussionSpec
+from autograder.notebook.answers import find_answer
 
 SPEC = DiscussionSpec(heading="Which model wins, and why?")
 QUESTION = "## 4. Which model wins, and why?\nCompare the three models."

@@ -10,9 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.gradebook import read_gradebook
-from autograder.isolation import capabilities
-from autograder.pipeline import grader_version
+from autograder.execution._child.isolation import capabilities
+from autograder.grading.pipeline import grader_version
+from autograder.reporting.gradebook import read_gradebook
 from tests.submissions import FIXTURE_COURSE
 
 REPO = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.embedding import Embedder, load_embedder
+from autograder.discussion.embedding import Embedder, load_embedder
 
 
 def test_the_courses_phrases_are_kept_on_disk_and_students_answers_never(tmp_path: Path) -> None:

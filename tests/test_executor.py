@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from autograder.config import ExecutionLimits
-from autograder.executor import ExecutionOutcome, execute, memory_peaks
-from autograder.sandbox import Sandbox, SandboxPolicy
-from autograder.sanitize import sanitize_cell
+from autograder.execution.executor import ExecutionOutcome, execute, memory_peaks
+from autograder.execution.sandbox import Sandbox, SandboxPolicy
+from autograder.notebook.sanitize import sanitize_cell
 
 # Every test starts a real sandboxed kernel.
 pytestmark = pytest.mark.slow
@@ -140,7 +140,7 @@ def test_a_process_peak_is_its_own_not_its_parents() -> None:
     # report that process's size as its own: getrusage's ru_maxrss does, across fork and exec.
     held = bytearray(600 * 2**20)
     held[::4096] = b"\1" * len(held[::4096])  # touch every page, so it is resident
-    code = "from autograder.executor import memory_peaks; print(memory_peaks('self')[0])"
+    code = "from autograder.execution.executor import memory_peaks; print(memory_peaks('self')[0])"
     child = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert 0 < child < 300 * 2**20 < 600 * 2**20 < memory_peaks("self")[0]
     del held

@@ -12,8 +12,8 @@ import nbformat
 import pytest
 
 from autograder import Result, grade
-from autograder.course import Course
-from autograder.labs import Lab, load_lab
+from autograder.course.folder import Course
+from autograder.course.labs import Lab, load_lab
 from tests.grading import SMOKE, grade_solution, lost, message
 
 pytestmark = pytest.mark.slow
@@ -63,7 +63,7 @@ def test_a_strided_cnn_that_changes_nothing_loses_only_the_conv_shapes_points(la
 
 
 def test_the_examples_and_template_are_the_ones_released(lab: Lab) -> None:
-    from autograder.release import make_template
+    from autograder.authoring.release import make_template
 
     solution = nbformat.read(lab.solution, as_version=4)
     template = nbformat.read(lab.template, as_version=4)

@@ -14,9 +14,9 @@ import nbformat
 import pytest
 
 from autograder import GradeOptions, Result
-from autograder.course import Course
-from autograder.labs import Lab, load_lab
-from autograder.pipeline import reassess
+from autograder.course.folder import Course
+from autograder.course.labs import Lab, load_lab
+from autograder.grading.pipeline import reassess
 from tests import submissions
 from tests.executions import Executions
 from tests.grading import SMOKE, lost

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from autograder import Result, grade
-from autograder.course import Course
-from autograder.labs import Lab, load_lab
+from autograder.course.folder import Course
+from autograder.course.labs import Lab, load_lab
 from tests.grading import SMOKE, grade_solution, lost, message
 
 pytestmark = pytest.mark.slow

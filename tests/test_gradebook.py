@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autograder.errors import ConfigError
-from autograder.gradebook import read_gradebook, write_gradebook
+from autograder.reporting.gradebook import read_gradebook, write_gradebook
 from autograder.result import CheckResult, PartResult, Result
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.artifacts import HistoryData
+from autograder.artifacts.reader import HistoryData
+from autograder.discussion.grounding import Claim, check_claims, read_history, read_history_option
 from autograder.errors import ConfigError
-from autograder.grounding import Claim, check_claims, read_history, read_history_option
 
 DEEP_GAP = Claim(
     id="deeper-larger-gap", description="the deeper model shows the larger gap", kind="larger-gap",

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 import autograder
-from autograder.batch import grade_batch
+from autograder.batch.run import grade_batch
 from autograder.config import ExecutionLimits, GradeOptions
-from autograder.course import find_course
-from autograder.isolation import capabilities
-from autograder.labs import load_lab
+from autograder.course.folder import find_course
+from autograder.course.labs import load_lab
+from autograder.execution._child.isolation import capabilities
 from autograder.result import Result
 from tests.hostile.make_corpus import ESCAPE, MARKERS
 

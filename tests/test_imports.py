@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.imports import (
+from autograder.notebook.imports import (
     cell_python,
     failed_import,
     import_statements,

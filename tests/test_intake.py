@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.archive import ArchiveLimits, UnsafeArchiveError, extract_zip
-from autograder.intake import collect
+from autograder.intake.archive import ArchiveLimits, UnsafeArchiveError, extract_zip
+from autograder.intake.submissions import collect
 
 NB = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import isolation
-
-LAUNCHER = Path(isolation.__file__).with_name("kernel_launcher.py")
+from autograder.execution._child import isolation
 
 needs_isolation = pytest.mark.skipif(not isolation.capabilities().isolate,
                                      reason=f"no isolation here: {isolation.capabilities().reason}")
@@ -35,8 +33,7 @@ def _jailed(tmp_path: Path, code: str, **overrides: object) -> subprocess.Comple
         "cwd": str(box), **overrides,
     })
     jail.write(tmp_path / "jail.json")
-    command = [sys.executable, "-I", str(LAUNCHER), "--jail", str(tmp_path / "jail.json"), "--",
-               sys.executable, "-I", "-c", code]
+    command = isolation.jailed(tmp_path / "jail.json", [sys.executable, "-I", "-c", code])
     try:
         return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False,
                               env={"PATH": "/usr/bin:/bin", "HOME": str(box)})
@@ -100,8 +97,7 @@ def test_a_jail_that_cannot_be_set_up_refuses_to_run(tmp_path: Path) -> None:
     jail = isolation.Jail(memory_bytes=1024**3, file_size_bytes=1024**2, processes=8, isolate=True,
                           uid=isolation.new_uid(), root=str(tmp_path / "missing"))
     jail.write(tmp_path / "jail.json")
-    done = subprocess.run([sys.executable, "-I", str(LAUNCHER), "--jail", str(tmp_path / "jail.json"), "--",
-                           sys.executable, "-c", "print('ran')"], capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(isolation.jailed(tmp_path / "jail.json", [sys.executable, "-c", "print('ran')"]),
+                          capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 70
     assert "could not isolate" in done.stderr and "ran" not in done.stdout

@@ -12,11 +12,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Course, find_course
+from autograder.course.folder import Course, find_course
+from autograder.course.labs import load_lab
 from autograder.errors import ConfigError
-from autograder.imports import import_statements
-from autograder.lab_imports import check_lab_imports, lab_import_problems, missing_packages, source_import_problems
-from autograder.labs import load_lab
+from autograder.execution.packages import (
+    check_lab_imports,
+    lab_import_problems,
+    missing_packages,
+    source_import_problems,
+)
+from autograder.notebook.imports import import_statements
 from tests import submissions
 
 BUNDLED = find_course(submissions.REPO)

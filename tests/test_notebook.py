@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from autograder.errors import InvalidNotebookError
-from autograder.notebook import MAX_CELLS, load_notebook, submission_id
+from autograder.notebook.load import MAX_CELLS, load_notebook, submission_id
 
 
 def _valid_notebook() -> nbformat.NotebookNode:

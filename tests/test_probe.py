@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from autograder.config import ExecutionLimits
-from autograder.isolation import capabilities
-from autograder.probe import ProbeSession, run_probe
+from autograder.execution._child.isolation import capabilities
+from autograder.execution.probe import ProbeSession, run_probe
 
 # Every test starts a real jailed probe process.
 pytestmark = pytest.mark.slow
@@ -233,7 +233,7 @@ class Snoop:
 
 
 def test_a_probe_cannot_read_the_graders_files(tmp_path: Path) -> None:
-    from autograder.isolation import capabilities
+    from autograder.execution._child.isolation import capabilities
 
     rubric = Path(__file__).resolve().parent.parent / "rubrics" / "keras-digits.yaml"
     secret = tmp_path / "secret.txt"

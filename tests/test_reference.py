@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder.calibration import calibrate
+from autograder.authoring.calibration import calibrate
+from autograder.batch.run import BatchOptions, run_batch
 from autograder.cli import main
-from autograder.course import Course
-from autograder.errors import ConfigError
-from autograder.labs import load_lab
-from autograder.reference import (
+from autograder.config import GradeOptions
+from autograder.course.folder import Course, find_course
+from autograder.course.labs import load_lab
+from autograder.course.reference import (
     ReferenceRuns,
     calibration_path,
     data_digest,
@@ -25,6 +26,7 @@ from autograder.reference import (
     shared_profile,
     write_calibration,
 )
+from autograder.errors import ConfigError
 from tests.submissions import FIXTURE_COURSE
 
 # A reference that takes a moment to train and leaves one file per training, so a test can count them.
@@ -158,3 +160,17 @@ def test_training_now_reproduces_the_calibration_the_course_ships(course: Course
     for now, then in zip(fresh.runs.runs, shipped.runs, strict=True):
         assert now.keys() == then.keys()
         assert all(abs(now[k] - then[k]) <= 0.02 for k in now), (now, then)
+
+
+def test_a_reference_without_seeds_is_the_courses_error_before_any_student_is_graded(tmp_path: Path) -> None:
+    # It used to cost every student the accuracy check (0 points, status graded, not flagged).
+    course = tmp_path / "course"
+    shutil.copytree(FIXTURE_COURSE, course)
+    module = course / "reference" / "tiny_keras.py"
+    module.write_text(module.read_text().replace("SEEDS = (1,)", ""))
+    lab = load_lab("tiny-keras", find_course(course))
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match="defines no SEEDS"):
+        run_batch([course / "assignments" / "tiny-keras" / "solution.ipynb"], lab, out,
+                  GradeOptions(cache_dir=tmp_path / "cache"), BatchOptions(progress=False))
+    assert not list(out.glob("*/result.json"))

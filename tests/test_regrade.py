@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from autograder import pipeline
-from autograder.batch import BatchOptions, run_batch
+from autograder.artifacts.store import StaleExecutionError
+from autograder.authoring.release import release
+from autograder.batch.regrade import regrade, render_changes
+from autograder.batch.review import apply_review, load_review
+from autograder.batch.run import BatchOptions, run_batch
 from autograder.config import GradeOptions
-from autograder.course import find_course
+from autograder.course.folder import find_course
+from autograder.course.labs import Lab, load_lab
 from autograder.errors import ConfigError
-from autograder.labs import Lab, load_lab
-from autograder.regrade import regrade, render_changes
-from autograder.release import release
+from autograder.grading import pipeline
 from autograder.result import Result
-from autograder.review import apply_review, load_review
-from autograder.store import StaleExecutionError
 from tests.test_batch import GOOD, fast_options, notebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,7 +31,8 @@ def copy_course(src: Path, dest: Path, lab: str, reference: str) -> Path:
     (dest / "reference").mkdir()
     shutil.copytree(src / "assignments" / lab, dest / "assignments" / lab)
     shutil.copy(src / "rubrics" / f"{lab}.yaml", dest / "rubrics" / f"{lab}.yaml")
-    shutil.copy(src / "reference" / f"{reference}.py", dest / "reference" / f"{reference}.py")
+    for module in (src / "reference").glob(f"{reference}.*"):  # the module and the calibration it ships
+        shutil.copy(module, dest / "reference" / module.name)
     return dest
 
 

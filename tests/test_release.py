@@ -9,9 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Course
+from autograder.authoring.release import make_template, release
+from autograder.course.folder import Course
 from autograder.errors import ConfigError
-from autograder.release import make_template, release
 
 STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
-from autograder.curves import learning_curve_svg
 from autograder.errors import ConfigError
-from autograder.report import (
+from autograder.reporting.curves import learning_curve_svg
+from autograder.reporting.feedback import (
     LISTED_CELLS,
     REPORTS_ENV_VAR,
     md_cell,

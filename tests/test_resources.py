@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autograder.errors import ConfigError
-from autograder.resources import Gpu, plan_slots
+from autograder.execution.resources import Gpu, plan_slots
 
 GIB = 1024**3
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from autograder.pipeline import _execution_notes
+from autograder.grading.pipeline import _execution_notes
 from autograder.result import CellRecord, ExecutionRecord, FailedImport, Result
 
 PANDAS = FailedImport(cell=1, module="pandas", line=3, text="import pandas as pd", resumed=True)

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import write_outputs
+from autograder.batch.outputs import OutputFolder
+from autograder.batch.review import ReviewError, apply_review, load_review
 from autograder.cli import main
-from autograder.course import Course
-from autograder.gradebook import read_gradebook, write_gradebook
-from autograder.labs import Lab, load_lab
+from autograder.course.folder import Course
+from autograder.course.labs import Lab, load_lab
+from autograder.reporting.gradebook import read_gradebook, write_gradebook
 from autograder.result import Result
-from autograder.review import ReviewError, apply_review, load_review
 from tests.review_class import graded
 from tests.test_batch import COURSE, GOOD, notebook
 
@@ -39,7 +39,7 @@ def out(lab: Lab, tmp_path: Path) -> Path:
     folder = tmp_path / "out"
     results = [graded(lab, tmp_path, "alice", FLAGGED), graded(lab, tmp_path, "bob", None)]
     for result in results:
-        write_outputs(result, folder)
+        OutputFolder(folder).write(result)
     write_gradebook(results, folder / "gradebook.csv")
     return folder
 

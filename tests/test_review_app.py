@@ -12,10 +12,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from autograder.cli import main
-from autograder.course import Course
+from autograder.course.folder import Course
+from autograder.course.labs import Lab, load_lab
 from autograder.errors import ConfigError
-from autograder.gradebook import read_gradebook
-from autograder.labs import Lab, load_lab
+from autograder.reporting.gradebook import read_gradebook
 from autograder.result import Result
 from autograder.review_app.decisions import LOG
 from autograder.review_app.queue import NONE_OF_THEM

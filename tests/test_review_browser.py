@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import Course
-from autograder.gradebook import read_gradebook
-from autograder.labs import Lab, load_lab
+from autograder.course.folder import Course
+from autograder.course.labs import Lab, load_lab
+from autograder.reporting.gradebook import read_gradebook
 from autograder.result import Result
 from tests.review_class import write_class
 

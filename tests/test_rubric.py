@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.checks.registry import get_check, registered_checks
-from autograder.course import Course
+from autograder.check_registry import get_check, registered_checks
+from autograder.course.folder import Course
+from autograder.course.labs import load_lab
+from autograder.course.rubric import load_rubric
 from autograder.errors import RubricError, UnknownLabError
-from autograder.labs import load_lab
-from autograder.rubric import load_rubric
 
 VALID = """\
 lab: demo

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from autograder.notebook.sanitize import sanitize_cell
 from autograder.result import SkippedLine
-from autograder.sanitize import sanitize_cell
 
 PACKAGE = "package installs do not run while grading; the grader provides the packages"
 TENSORBOARD = "TensorBoard needs a server and a browser; it does not run while grading"

@@ -10,14 +10,14 @@ import nbformat
 import pytest
 from nbformat import NotebookNode
 
-from autograder.bundle import write_student_bundle
-from autograder.checks.discussion import discussion_rubric, grade_text
-from autograder.course import Course
-from autograder.discussion import RULES_LINE, find_answer, question_cell
+from autograder.authoring.bundle import write_student_bundle
+from autograder.authoring.release import make_template, state_solution_rules
+from autograder.authoring.stated_rules import StatedRules, lab_rules, state_rules
+from autograder.course.folder import Course
+from autograder.course.labs import DiscussionSpec, load_lab
+from autograder.discussion.check import discussion_rubric, grade_text
 from autograder.errors import ConfigError
-from autograder.labs import DiscussionSpec, load_lab
-from autograder.release import make_template, state_solution_rules
-from autograder.stated_rules import StatedRules, lab_rules, state_rules
+from autograder.notebook.answers import RULES_LINE, find_answer, question_cell
 
 SPEC = DiscussionSpec(heading="Which model wins, and why?")
 RULES = {"compare": StatedRules("compare", SPEC, 25, 400, 0.2)}

@@ -23,10 +23,10 @@ def _warm(lab: str, course: Path | None = None) -> str:
     code = f"""
         import sys
         from pathlib import Path
-        from autograder import embedding
-        from autograder.course import find_course
-        from autograder.labs import load_lab
-        from autograder.warmup import warm_up
+        from autograder.discussion import embedding
+        from autograder.course.folder import find_course
+        from autograder.course.labs import load_lab
+        from autograder.grading.warmup import warm_up
         lab = load_lab({lab!r}, find_course(Path(sys.argv[1]) if len(sys.argv) > 1 else None))
         assert "keras" not in sys.modules and embedding._LOADED is None
         thread = warm_up(lab)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from itertools import zip_longest
 from typing import Any
 
+from autograder.check_registry import Outcome, register
 from autograder.checks.context import CheckContext
-from autograder.checks.registry import Outcome, register
 
 
 def _pair(value: Any) -> str:

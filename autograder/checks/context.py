@@ -16,17 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from autograder.artifacts import ArtifactBundle
+from autograder.artifacts.reader import ArtifactBundle
 from autograder.config import ExecutionLimits
-from autograder.definitions import extract_definitions
-from autograder.discussion import DiscussionAnswer, find_answer
+from autograder.course.labs import Lab
+from autograder.course.reference import ReferenceMetrics, load_reference_module
 from autograder.errors import ArtifactError, ConfigError
-from autograder.labs import Lab
-from autograder.notebook import LoadedNotebook
-from autograder.probe import ProbeResult, ProbeSession
+from autograder.execution.probe import ProbeResult, ProbeSession
+from autograder.notebook.answers import DiscussionAnswer, find_answer
+from autograder.notebook.definitions import extract_definitions
+from autograder.notebook.load import LoadedNotebook
+from autograder.notebook.sanitize import SanitizedCell
 from autograder.quiet import import_keras
-from autograder.reference import ReferenceMetrics, data_digest, load_reference_module, reference_metrics
-from autograder.sanitize import SanitizedCell
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,7 @@ class CheckContext:
 
     @cached_property
     def metrics(self) -> ReferenceMetrics:
-        data = data_digest(self.reference_path, self.profile, self.lab.spec.datasets, self.data)
-        return reference_metrics(self.reference_path, self.lab.id, self.profile, data, self.cache_dir)
+        return self.lab.reference_metrics(self.profile, self.cache_dir, self.data)
 
     def reference_model(self, name: str) -> Any:
         builders = self.reference_module.models()

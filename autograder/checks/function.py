@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from autograder.check_registry import Outcome, register
 from autograder.checks.context import CheckContext
-from autograder.checks.registry import Outcome, register
 
 Expectation = Literal["output-shape", "loss-decreases", "matches-reference"]
 

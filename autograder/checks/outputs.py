@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.check_registry import Outcome, register
 from autograder.checks.context import CheckContext
-from autograder.checks.registry import Outcome, register
-from autograder.reference import ReferenceMetrics
+from autograder.course.reference import ReferenceMetrics
 
 
 @register("output-shape")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from autograder.check_registry import Outcome, register
 from autograder.checks.context import CheckContext
-from autograder.checks.registry import Outcome, register
 
 
 @register("params")

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from autograder.check_registry import Outcome, register
 from autograder.checks.accuracy import _labels
 from autograder.checks.context import CheckContext
-from autograder.checks.registry import Outcome, register
 from autograder.errors import ConfigError
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autograder.check_registry import Outcome, register
 from autograder.checks.architecture import describe_layer
 from autograder.checks.context import CheckContext
-from autograder.checks.registry import Outcome, register
 
 _SPATIAL = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "Conv1D", "MaxPooling1D", "SeparableConv2D",
             "DepthwiseConv2D")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.check_registry import Outcome, register
 from autograder.checks.context import CheckContext
-from autograder.checks.registry import Outcome, register
 
 
 @register("range")

@@ -21,10 +21,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from autograder.batch.outputs import OutputFolder
+from autograder.batch.review import ReviewEntry, ReviewError, apply_review, replace_check, rewrite
+from autograder.course.labs import Lab
 from autograder.errors import ConfigError
-from autograder.labs import Lab
 from autograder.result import CheckResult, Result
-from autograder.review import ReviewEntry, ReviewError, apply_review, replace_check, rewrite
 from autograder.review_app.queue import ClassReview, Item, version
 
 LOG = Path("review") / "decisions.jsonl"
@@ -181,7 +182,7 @@ class DecisionLog:
         return item
 
     def _result(self, submission: str) -> Result:
-        return Result.read(self.out_dir / submission / "result.json")
+        return OutputFolder(self.out_dir).read(submission, str(self.out_dir))
 
     def _append(self, record: dict[str, object]) -> None:
         path = self.out_dir / LOG

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.answer_learning import Answer, estimate
+from autograder.discussion.learning import Answer, estimate
 from autograder.errors import ConfigError
 from autograder.result import CheckResult, Result
 
@@ -75,7 +75,7 @@ class Item:
     penalty: float = 0.0
     """What the grader took off beyond the concepts (misconceptions, length), in the check's points."""
     estimate: float | None = None
-    """The points the class's reviewed answers suggest (autograder.answer_learning), if learned."""
+    """The points the class's reviewed answers suggest (autograder.discussion.learning), if learned."""
     basis: str = ""
     learned_uncertainty: float | None = None
     review_rank: int = 0

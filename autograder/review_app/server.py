@@ -22,13 +22,13 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from autograder.checks.discussion import DiscussionArgs
-from autograder.course import Course
-from autograder.discussion import find_answer
-from autograder.embedding import Embedder, load_embedder
+from autograder.course.folder import Course
+from autograder.course.labs import Lab, load_lab
+from autograder.discussion.check import DiscussionArgs
+from autograder.discussion.embedding import Embedder, load_embedder
 from autograder.errors import AutograderError, ConfigError
-from autograder.labs import Lab, load_lab
-from autograder.notebook import load_notebook
+from autograder.notebook.answers import find_answer
+from autograder.notebook.load import load_notebook
 from autograder.review_app.decisions import Decision, DecisionError, DecisionLog, StaleDecision, UnknownItem
 from autograder.review_app.queue import ClassReview, ResultCache, learned, load_class, results
 

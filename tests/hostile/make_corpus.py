@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder.notebook import MAX_CELLS
+from autograder.notebook.load import MAX_CELLS
 
 HERE = Path(__file__).resolve().parent
 MARKERS = "/tmp/autograder-hostile-markers"

@@ -1,0 +1,1 @@
+"""Writing and shipping labs: student templates, bundles, stated rules, reference calibration."""

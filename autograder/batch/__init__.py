@@ -1,0 +1,1 @@
+"""Grading a class: batches and their runners, progress, regrading and instructor reviews."""

@@ -1,0 +1,1 @@
+"""A course: its folder, the labs' contracts, rubrics, reference implementations and data sets."""

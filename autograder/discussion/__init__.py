@@ -1,0 +1,1 @@
+"""Written answers: the discussion check, its concepts, classifiers, embeddings, grounded claims and learning."""

@@ -1,0 +1,171 @@
+"""``discussion``: a written answer, graded on the concepts it covers and checked against
+the student's own curves, with the grader's confidence.
+
+The grading itself is :func:`autograder.discussion.concepts.grade_answer`; this check gathers what
+it needs from the submission (the answer, the question, the lab's other answers and
+the exported histories its claims name) and turns the grade into an outcome. Below the
+rubric's ``confidence_bar`` the outcome asks a person to review the suggested points.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+from autograder.artifacts.reader import HistoryData
+from autograder.check_registry import Outcome, register
+from autograder.checks.context import CheckContext
+from autograder.course.labs import Lab, load_lab
+from autograder.discussion.concepts import AnswerGrade, DiscussionRubric, grade_answer
+from autograder.discussion.grounding import Claim
+from autograder.errors import ArtifactError, AutograderError, ConfigError
+from autograder.notebook.answers import find_answer
+from autograder.notebook.load import load_notebook
+
+log = logging.getLogger(__name__)
+
+
+def _question_phrases(lab: Lab) -> dict[str, list[list[str]]]:
+    """The phrases of each concept of each of the lab's discussion questions, by tag."""
+    found: dict[str, list[list[str]]] = {}
+    for check in lab.rubric.checks:
+        if isinstance(check.args, DiscussionArgs):
+            found[check.args.tag] = [c.paraphrases or [c.description] for c in check.args.concepts]
+    return found
+
+
+_COURSE_QUESTIONS: dict[tuple[Path, str], dict[str, list[list[str]]]] = {}
+
+
+def _other_labs_questions(lab: Lab) -> dict[str, list[list[str]]]:
+    """The course's other labs' questions, as ``lab/tag``: an answer pasted from another
+    lab's notebook is as much not an answer as one from this lab's other cell."""
+    key = (lab.course.root, lab.id)
+    if key not in _COURSE_QUESTIONS:
+        found: dict[str, list[list[str]]] = {}
+        for lab_id in lab.course.lab_ids():
+            if lab_id == lab.id:
+                continue
+            try:
+                other = load_lab(lab_id, lab.course)
+            except AutograderError as exc:  # another lab's broken rubric is not this answer's problem
+                log.warning("not comparing discussion answers with lab %s: %s", lab_id, exc)
+                continue
+            found.update({f"{lab_id}/{tag}": phrases for tag, phrases in _question_phrases(other).items()})
+        _COURSE_QUESTIONS[key] = found
+    return _COURSE_QUESTIONS[key]
+
+
+def other_questions(lab: Lab, tag: str) -> dict[str, list[list[str]]]:
+    """The concept phrases of the course's other discussion questions: the lab's own by tag,
+    other labs' as ``lab/tag``."""
+    own = {t: phrases for t, phrases in _question_phrases(lab).items() if t != tag}
+    return {**own, **_other_labs_questions(lab)}
+
+
+def _histories(ctx: CheckContext, claims: list[Claim]) -> dict[str, HistoryData]:
+    names = {n for c in claims for n in (c.first, c.second, *c.histories) if n}
+    found: dict[str, HistoryData] = {}
+    for name in sorted(names):
+        try:
+            found[name] = ctx.artifacts.history(name)
+        except ArtifactError:
+            continue  # not exported: the claim is reported as unchecked
+    return found
+
+
+def _param_counts(ctx: CheckContext, claims: list[Claim]) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for name in sorted({n for c in claims if c.kind == "param-count" for n in c.models}):
+        try:
+            found[name] = float(ctx.param_count(name))
+        except AutograderError:
+            continue  # not exported, or not loadable: the claim is reported as unchecked
+    return found
+
+
+class DiscussionArgs(DiscussionRubric):
+    """The discussion check's arguments: the rubric of the answer tagged ``tag``."""
+
+    tag: str
+
+
+@register("discussion", args=DiscussionArgs)
+def discussion(ctx: CheckContext, *, tag: str, **settings: Any) -> Outcome:
+    """The answer tagged ``tag``: answered (not the placeholder, the question, another answer
+    or a list of terms), and points for the ``concepts`` it covers, less ``misconceptions``;
+    ``claims`` about the student's run are compared with their histories. Outside
+    ``min_words``..``max_words`` words (the template states them) it loses ``length_penalty``
+    of the points. Confidence below ``confidence_bar``, or a broken length limit, flags it
+    for review."""
+    rubric = DiscussionRubric(**settings)
+    spec = ctx.lab.spec.discussions[tag]
+    answer = ctx.answer(tag)
+    notes = {"note": answer.note} if answer.note else {}
+    if answer.found_by == "none":
+        return Outcome.failed(
+            f"No answer for the question “{spec.heading}” was found: write it in the Markdown cell tagged `{tag}`."
+        )
+    others = {t: ctx.answer(t).text for t in ctx.lab.spec.discussions if t != tag}
+    total = sum(c.points for c in rubric.concepts if c.points is not None) if all(
+        c.points is not None for c in rubric.concepts) else 1.0
+    grade = grade_answer(
+        answer.text, rubric, total=total or 1.0, question=answer.question, placeholder=spec.placeholder,
+        other_answers=others, other_questions=other_questions(ctx.lab, tag), histories=_histories(ctx, rubric.claims),
+        statements=ctx.lab.statements(tag), facts=_param_counts(ctx, rubric.claims),
+    )
+    evidence = {
+        # The answer itself, so a reviewer reads it beside the grader's evidence without the notebook.
+        "answer": answer.text,
+        "expected": [c.description for c in rubric.concepts],
+        **grade.evidence(),
+        **notes,
+    }
+    if grade.note:
+        evidence["note"] = f"{notes.get('note', '')} {grade.note}".strip()
+    review = grade.needs_review(rubric.confidence_bar)
+    if grade.verdict != "graded":
+        return Outcome("failed", grade.message, evidence, 0.0, needs_review=review)
+    status: Literal["passed", "failed"] = "passed" if grade.fraction >= 1.0 - 1e-9 else "failed"
+    return Outcome(status, grade.message, evidence, grade.fraction, needs_review=review)
+
+
+_QUESTIONS: dict[tuple[Path, str], str] = {}
+
+
+def question_text(lab: Lab, tag: str) -> str:
+    """The question of ``tag`` as the lab's solution notebook asks it ("" if it has none)."""
+    key = (lab.solution, tag)
+    if key not in _QUESTIONS:
+        found = lab.solution.is_file() and find_answer(load_notebook(lab.solution).node, tag, lab.spec.discussions[tag])
+        _QUESTIONS[key] = found.question if found else ""
+    return _QUESTIONS[key]
+
+
+def discussion_rubric(lab: Lab, tag: str) -> tuple[DiscussionRubric, float]:
+    """The rubric of the lab's discussion check for ``tag``, and its points."""
+    for check in lab.rubric.checks:
+        if isinstance(check.args, DiscussionArgs) and check.args.tag == tag:
+            return check.args, check.spec.points  # the check's arguments are its rubric
+    tags = sorted(str(c.spec.args.get("tag")) for c in lab.rubric.checks if c.spec.check == "discussion")
+    raise ConfigError(f"lab {lab.id} has no discussion check for the tag {tag!r}; its tags are: "
+                      f"{', '.join(tags) or 'none'}")
+
+
+def grade_text(
+    lab: Lab,
+    tag: str,
+    text: str,
+    *,
+    histories: dict[str, HistoryData] | None = None,
+    method: Literal["embedding", "regex"] | None = None,
+) -> AnswerGrade:
+    """Grade one answer's text for ``tag`` without a notebook (rubric tuning, benchmarks)."""
+    rubric, points = discussion_rubric(lab, tag)
+    spec = lab.spec.discussions[tag]
+    return grade_answer(
+        text, rubric, total=points, question=question_text(lab, tag), placeholder=spec.placeholder,
+        other_questions=other_questions(lab, tag),
+        histories=histories or {}, statements=lab.statements(tag), method=method,
+    )

@@ -1,0 +1,248 @@
+"""Check what a written answer claims about the student's own run against their curves.
+
+A rubric lists the claims worth checking for a question ("the deeper model shows the
+larger gap", "overfitting starts around epoch N", "dropout narrowed the gap"). Each is
+recognised in the answer by patterns: a claim is about a direction or a number, which
+sentence embeddings blur ("narrowed" and "widened" embed alike), so patterns are the
+honest tool here. The claim is then compared with the exported training histories.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autograder.artifacts.reader import HistoryData
+from autograder.discussion.sentences import split_sentences
+from autograder.errors import ConfigError
+
+__all__ = ["Claim", "ClaimCheck", "check_claims", "read_history", "read_history_option"]
+
+
+class Claim(BaseModel):
+    """A claim an answer may make about the student's run, and how to test it.
+
+    ``larger-gap``: ``first`` ends with a larger gap between validation and training loss
+    than ``second``. ``higher-metric``: ``first`` ends with a higher ``metric`` than
+    ``second``. ``onset-epoch``: the epoch the answer names (the ``epoch`` group of a
+    ``says`` pattern) is within ``tolerance`` of the epoch with the lowest validation
+    loss of one of ``histories`` (of the model the sentence names last before the epoch,
+    where ``names`` tells how students call each model). ``param-count``: every number of
+    parameters the answer states (the ``count`` group of each match of ``says``) is the
+    parameter count of one of the exported ``models``, within half a percent.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    description: str
+    kind: Literal["larger-gap", "higher-metric", "onset-epoch", "param-count"]
+    says: list[str] = Field(description="patterns (case-insensitive) of sentences making the claim")
+    opposite: list[str] = Field(default_factory=list, description="patterns of the opposite claim")
+    first: str = ""
+    second: str = ""
+    histories: list[str] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=list, description="param-count: the exported models a count may be of")
+    names: dict[str, str] = Field(default_factory=dict, description="onset-epoch: a pattern for each history's "
+                                  "model as students name it ('deep\\w*|two hidden' for the deeper one)")
+    metric: str = "val_accuracy"
+    tolerance: int = 2
+    margin: float = Field(default=0.0, ge=0, description="a difference this small is too close to call either way")
+    concept: str = Field(default="", description="the concept whose points a contradicted claim loses")
+
+
+ClaimStatus = Literal["agrees", "disagrees", "unchecked"]
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    id: str
+    status: ClaimStatus
+    message: str
+    concept: str = ""
+
+
+_DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
+
+
+def pattern_text(text: str) -> str:
+    """``text`` as a rubric's patterns read it: a decimal point ends no sentence, so a
+    pattern's ``[^.]*`` spans "the MLP reached 98.6%, the best"."""
+    return _DECIMAL_POINT.sub("\u00b7", text)
+
+
+def _search(patterns: list[str], text: str) -> re.Match[str] | None:
+    matches = (re.search(pattern, text, re.IGNORECASE) for pattern in patterns)
+    return min((m for m in matches if m), key=lambda m: m.start(), default=None)
+
+
+def _statement(claim: Claim, sentences: list[str]) -> tuple[re.Match[str], bool] | None:
+    """Where the answer first makes the claim (True) or its opposite (False). A sentence
+    may match both ("the shallow model overfit more than the deep one: its gap was
+    larger"): the match that starts first has the sentence's subject."""
+    for sentence in sentences:
+        text = pattern_text(sentence)
+        said, opposed = _search(claim.says, text), _search(claim.opposite, text)
+        if said and (opposed is None or said.start() <= opposed.start()):
+            return said, True
+        if opposed:
+            return opposed, False
+    return None
+
+
+def _final_gap(history: HistoryData) -> float | None:
+    """The gap (validation minus training loss) over the last third of the epochs: one
+    noisy last epoch must not decide whether a student's claim holds."""
+    loss, val = history.metrics.get("loss"), history.metrics.get("val_loss")
+    if not loss or not val:
+        return None
+    n = min(len(loss), len(val))
+    tail = max(1, n // 3)
+    gaps = [v - t for v, t in zip(val[n - tail : n], loss[n - tail : n], strict=True)]
+    gap = sum(gaps) / len(gaps)
+    return gap if math.isfinite(gap) else None
+
+
+def _best_epoch(history: HistoryData) -> int | None:
+    val = [v for v in history.metrics.get("val_loss", []) if math.isfinite(v)]
+    return val.index(min(val)) + 1 if val else None
+
+
+def _pair(claim: Claim, histories: Mapping[str, HistoryData]) -> tuple[float, float] | str:
+    if claim.first not in histories or claim.second not in histories:
+        missing = [n for n in (claim.first, claim.second) if n not in histories]
+        return f"`{'`, `'.join(missing)}` was not exported, so the curves could not be compared"
+    if claim.kind == "larger-gap":
+        a, b = _final_gap(histories[claim.first]), _final_gap(histories[claim.second])
+        what = "validation loss"
+    else:
+        ma, mb = histories[claim.first].metrics.get(claim.metric), histories[claim.second].metrics.get(claim.metric)
+        a, b = (ma[-1] if ma else None), (mb[-1] if mb else None)
+        what = claim.metric
+    if a is None or b is None:
+        return f"the histories have no {what}, so the curves could not be compared"
+    return a, b
+
+
+def _named_before(claim: Claim, match: re.Match[str]) -> list[str]:
+    """The histories an epoch may be about: of the model named last before it in its sentence
+    ("the one-layer model overfits first, from epoch 5, while the deep one ..." is about the
+    one-layer model), or all of them where no model is named."""
+    before = match.string[: match.start("epoch")]
+    last = {name: max((m.end() for m in re.finditer(pattern, before, re.IGNORECASE)), default=-1)
+            for name, pattern in claim.names.items()}
+    named = max(last, key=last.__getitem__, default=None)
+    return [named] if named is not None and last[named] >= 0 else claim.histories
+
+
+def _counts(claim: Claim, sentences: list[str], facts: Mapping[str, float]) -> ClaimCheck | None:
+    """Every parameter count the answer states, against the exported models' counts."""
+    stated = [m for s in sentences for p in claim.says for m in re.finditer(p, pattern_text(s), re.IGNORECASE)]
+    if not stated:
+        return None
+    known = {n: facts[n] for n in claim.models if n in facts}
+    if not known:
+        return ClaimCheck(claim.id, "unchecked", "You state parameter counts; the models were not exported, so "
+                          "they could not be compared.", claim.concept)
+    seen = []
+    for match in stated:
+        try:
+            count = float(match.group("count").replace(",", ""))
+        except (IndexError, ValueError, AttributeError):
+            continue
+        # Any of the models: which one a count is about is easy to misread ("85,066 parameters
+        # in the CNN" names it after), and a count none of them has is the error that matters.
+        if not any(abs(count - c) <= max(1.0, 0.005 * c) for c in known.values()):
+            if len(known) < len(claim.models):  # it may be the count of a model that was not exported
+                missing = ", ".join(f"`{n}`" for n in claim.models if n not in known)
+                return ClaimCheck(claim.id, "unchecked", f"You say {count:,.0f} parameters; {missing} was not "
+                                  "exported, so it could not be compared.", claim.concept)
+            actual = ", ".join(f"`{n}` has {c:,.0f}" for n, c in known.items())
+            return ClaimCheck(claim.id, "disagrees", f"You say {count:,.0f} parameters, but your models disagree: "
+                              f"{actual}.", claim.concept)
+        seen.append(f"{count:,.0f}")
+    if not seen:
+        return None
+    return ClaimCheck(claim.id, "agrees", f"The parameter counts you state ({', '.join(seen)}) are your models'.",
+                      claim.concept)
+
+
+def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryData],
+           facts: Mapping[str, float] | None) -> ClaimCheck | None:
+    if claim.kind == "param-count":
+        # Without a run (grading a text alone) there is nothing to compare a count with.
+        return None if facts is None else _counts(claim, sentences, facts)
+    statement = _statement(claim, sentences)
+    if statement is None:
+        return None
+    match, claimed = statement
+    if claim.kind == "onset-epoch":
+        try:
+            epoch = int(match.group("epoch"))
+        except (IndexError, ValueError, TypeError):
+            return None
+        best = {n: _best_epoch(histories[n]) for n in _named_before(claim, match) if n in histories}
+        found = {n: e for n, e in best.items() if e is not None}
+        if not found:
+            return ClaimCheck(claim.id, "unchecked", f"You name epoch {epoch}; no validation loss was exported "
+                              "to compare it with.", claim.concept)
+        shown = ", ".join(f"`{n}` at epoch {e}" for n, e in found.items())
+        if any(abs(epoch - e) <= claim.tolerance for e in found.values()):
+            return ClaimCheck(claim.id, "agrees", f"You name epoch {epoch}; your curves agree (lowest validation "
+                              f"loss: {shown}).", claim.concept)
+        return ClaimCheck(claim.id, "disagrees", f"You name epoch {epoch}, but your curves disagree: the "
+                          f"validation loss was lowest for {shown}.", claim.concept)
+    pair = _pair(claim, histories)
+    if isinstance(pair, str):
+        return ClaimCheck(claim.id, "unchecked", f"You say {claim.description}; {pair}.", claim.concept)
+    a, b = pair
+    if abs(a - b) <= claim.margin:
+        return ClaimCheck(claim.id, "unchecked", f"You say {claim.description}; in your curves the two are too close "
+                          f"to tell (`{claim.first}` {a:.3f}, `{claim.second}` {b:.3f}).", claim.concept)
+    holds = a > b
+    label = ("the gap (validation minus training loss) over the last epochs" if claim.kind == "larger-gap"
+             else f"{claim.metric} at the last epoch")
+    figures = f"{label}: `{claim.first}` {a:.3f}, `{claim.second}` {b:.3f}"
+    stated = claim.description if claimed else f"the opposite of “{claim.description}”"
+    if holds == claimed:
+        return ClaimCheck(claim.id, "agrees", f"You say {stated}; your curves agree ({figures}).", claim.concept)
+    return ClaimCheck(claim.id, "disagrees", f"You say {stated}, but your curves disagree ({figures}).",
+                      claim.concept)
+
+
+def check_claims(text: str, claims: list[Claim], histories: Mapping[str, HistoryData],
+                 facts: Mapping[str, float] | None = None) -> tuple[ClaimCheck, ...]:
+    """The claims ``text`` makes, each compared with ``histories`` and ``facts`` (the exported
+    models' parameter counts, by name; None: no run to compare counts with, so they are not
+    checked); those it does not make are left out."""
+    sentences = split_sentences(text)
+    checked = (_check(claim, sentences, histories, facts) for claim in claims)
+    return tuple(c for c in checked if c is not None)
+
+
+def read_history(path: Path) -> HistoryData:
+    """A history from a JSON file: as the kernel exports it (``{"history": {...}}``) or just the metrics."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read a training history: {exc}") from exc
+    metrics = raw.get("history", raw) if isinstance(raw, dict) else None
+    if not isinstance(metrics, dict) or not all(isinstance(v, list) for v in metrics.values()):
+        raise ConfigError(f"{path}: a history is a JSON object of metric name -> list of numbers "
+                          '(e.g. {"loss": [...], "val_loss": [...]})')
+    return HistoryData({str(k): [float(x) for x in v] for k, v in metrics.items()}, {})
+
+
+def read_history_option(option: str) -> tuple[str, HistoryData]:
+    """``NAME=FILE.json`` from the command line."""
+    name, sep, file = option.partition("=")
+    if not sep or not name or not file:
+        raise ConfigError(f"--history {option!r}: write it as NAME=FILE.json, e.g. history_mnist=hist.json")
+    return name, read_history(Path(file))

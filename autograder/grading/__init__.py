@@ -1,0 +1,1 @@
+"""Grading one submission: the pipeline from notebook to result."""

@@ -1,0 +1,1 @@
+"""Finding the submissions in what an instructor points the grader at: files, folders, LMS exports."""

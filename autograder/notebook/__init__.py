@@ -1,0 +1,1 @@
+"""Reading a notebook: loading it, the code cells that run, the definitions in them, the written answers."""
