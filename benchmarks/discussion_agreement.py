@@ -63,6 +63,7 @@ def grade_all(answers: Iterable[LabelledAnswer], labs: dict[str, Lab], method: s
             a.text, rubric, total=points, question=question_text(lab, a.tag),
             placeholder=lab.spec.discussions[a.tag].placeholder, other_questions=other_questions(lab, a.tag),
             histories=a.histories, statements=lab.statements(a.tag), method=method,  # type: ignore[arg-type]
+            memo=lab.course.memo,
         )
         graded.append(Graded(a, grade.earned, grade.needs_review(rubric.confidence_bar),
                              time.perf_counter() - started))

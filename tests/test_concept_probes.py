@@ -26,7 +26,7 @@ def test_keyword_salad_the_rules_credit_is_not_read_as_the_concepts(course: Cour
     settings = {"total": points, "question": question_text(lab, "baseline-limits"),
                 "other_questions": other_questions(lab, "baseline-limits")}
     assert grade_answer(SALAD, rubric, **settings).earned == points, "the rules alone give it full marks"  # type: ignore[arg-type]
-    probed = grade_answer(SALAD, rubric, statements=lab.statements("baseline-limits"), **settings)  # type: ignore[arg-type]
+    probed = grade_answer(SALAD, rubric, statements=lab.statements("baseline-limits"), memo=lab.course.memo, **settings)  # type: ignore[arg-type]
     assert probed.earned <= 2
 
 

@@ -149,7 +149,8 @@ def _grade_with(lab: Lab, tag: str, text: str, **limits: int) -> AnswerGrade:
     """``text`` graded as grade_text does, under other word limits."""
     rubric, points = discussion_rubric(lab, tag)
     return grade_answer(text, rubric.model_copy(update=limits), total=points, question=question_text(lab, tag),
-                        other_questions=other_questions(lab, tag), histories=CURVES, statements=lab.statements(tag))
+                        other_questions=other_questions(lab, tag), histories=CURVES, statements=lab.statements(tag),
+                        memo=lab.course.memo)
 
 
 def test_an_answer_over_the_word_limit_is_graded_and_loses_a_share_of_the_points(mlp: Lab) -> None:

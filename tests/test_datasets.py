@@ -25,7 +25,6 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # No instructor data and an empty Keras cache, whatever the developer's machine has.
     monkeypatch.delenv("AUTOGRADER_DATA", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
-    datasets.load_dataset.cache_clear()
 
 
 def fake_mnist(folder: Path, n_train: int = 300, n_test: int = 100) -> Path:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -134,41 +135,51 @@ def _subset(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any], n: int, offset: in
     return x[picked], y[picked]
 
 
-@cache
 def load_dataset(name: str, profile: str, *, allow_stand_in: bool | None = None,
                  data_dir: Path | None = None) -> Dataset:
-    """The grader's copy of ``name`` for ``profile`` (cached per process)."""
+    """The grader's copy of ``name`` for ``profile``. The files are found anew on every call
+    (``$AUTOGRADER_DATA`` may have changed) and read once per process while unchanged."""
     if profile not in PROFILE_SIZES:
         raise ConfigError(f"unknown data profile {profile!r}; profiles: {', '.join(PROFILE_SIZES)}")
     roots = _data_roots(data_dir)
     stand_in_ok = profile != "full" if allow_stand_in is None else allow_stand_in
-    stand_in = ""
-    hidden: tuple[Any, Any] | None = None
     if name == "mnist":
         path = _find_mnist(roots)
         if path is not None:
-            with np.load(path, allow_pickle=False) as f:
-                x_train, y_train, x_test, y_test = f["x_train"], f["y_train"], f["x_test"], f["y_test"]
-            source = str(path)
-            hidden_file = path.parent / "hidden.npz"
-            if hidden_file.is_file():
-                with np.load(hidden_file, allow_pickle=False) as f:
-                    hidden = (f["x"], f["y"])
-        elif stand_in_ok and _find_fashion(roots) is not None:
-            folder = _find_fashion(roots)
-            assert folder is not None
-            x_train, y_train, x_test, y_test = _read_idx(folder)
-            source, stand_in = str(folder), "fashion-mnist"
-        else:
+            files = (path, path.parent / "hidden.npz")
+            return _read(name, profile, path, "", _stamp(files))
+        folder = _find_fashion(roots) if stand_in_ok else None
+        if folder is None:
             raise _missing(name, roots)
-    elif name == "fashion-mnist":
+        return _read(name, profile, folder, "fashion-mnist", _stamp(folder / f for f in _IDX))
+    if name == "fashion-mnist":
         folder = _find_fashion(roots)
         if folder is None:
             raise _missing(name, roots)
-        x_train, y_train, x_test, y_test = _read_idx(folder)
-        source = str(folder)
+        return _read(name, profile, folder, "", _stamp(folder / f for f in _IDX))
+    raise ConfigError(f"unknown data set {name!r}; known: mnist, fashion-mnist")
+
+
+def _stamp(files: Iterable[Path]) -> tuple[tuple[str, int, int] | None, ...]:
+    """Which version of each file (None: absent): a changed file is read again."""
+    stats = ((f, f.stat()) if f.is_file() else (f, None) for f in files)
+    return tuple((str(f), st.st_mtime_ns, st.st_size) if st else None for f, st in stats)
+
+
+@cache
+def _read(name: str, profile: str, source: Path, stand_in: str, stamp: tuple[Any, ...]) -> Dataset:
+    """Read the files found for ``name`` (an MNIST ``.npz``, or a folder of IDX files) and keep
+    ``profile``'s share; ``stamp`` keys the process-wide memo by the files' versions."""
+    hidden: tuple[Any, Any] | None = None
+    if source.suffix == ".npz":
+        with np.load(source, allow_pickle=False) as f:
+            x_train, y_train, x_test, y_test = f["x_train"], f["y_train"], f["x_test"], f["y_test"]
+        hidden_file = source.parent / "hidden.npz"
+        if hidden_file.is_file():
+            with np.load(hidden_file, allow_pickle=False) as f:
+                hidden = (f["x"], f["y"])
     else:
-        raise ConfigError(f"unknown data set {name!r}; known: mnist, fashion-mnist")
+        x_train, y_train, x_test, y_test = _read_idx(source)
     sizes = PROFILE_SIZES[profile]
     if sizes is not None:
         n_train, n_test = sizes
@@ -178,7 +189,7 @@ def load_dataset(name: str, profile: str, *, allow_stand_in: bool | None = None,
         if hidden is None:
             hidden = _subset(*all_test, n_test, offset=1)  # test examples never staged
     return Dataset(name, x_train, y_train, x_test, y_test, hidden[0] if hidden else None,
-                   hidden[1] if hidden else None, source, stand_in)
+                   hidden[1] if hidden else None, str(source), stand_in)
 
 
 def check_available(names: tuple[str, ...], profile: str, data_dir: Path | None = None) -> list[str]:

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import bundled
+from autograder.course.memo import CourseMemo
 from autograder.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class Course:
     root: Path
+    memo: CourseMemo = field(default_factory=CourseMemo, compare=False, repr=False)
+    """What is derived from the course's files, kept while they are unchanged."""
 
     @property
     def assignments(self) -> Path:

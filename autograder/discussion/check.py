@@ -10,7 +10,6 @@ rubric's ``confidence_bar`` the outcome asks a person to review the suggested po
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any, Literal
 
 from autograder.artifacts.reader import HistoryData
@@ -35,14 +34,10 @@ def _question_phrases(lab: Lab) -> dict[str, list[list[str]]]:
     return found
 
 
-_COURSE_QUESTIONS: dict[tuple[Path, str], dict[str, list[list[str]]]] = {}
-
-
 def _other_labs_questions(lab: Lab) -> dict[str, list[list[str]]]:
     """The course's other labs' questions, as ``lab/tag``: an answer pasted from another
     lab's notebook is as much not an answer as one from this lab's other cell."""
-    key = (lab.course.root, lab.id)
-    if key not in _COURSE_QUESTIONS:
+    def derive() -> dict[str, list[list[str]]]:
         found: dict[str, list[list[str]]] = {}
         for lab_id in lab.course.lab_ids():
             if lab_id == lab.id:
@@ -53,8 +48,10 @@ def _other_labs_questions(lab: Lab) -> dict[str, list[list[str]]]:
                 log.warning("not comparing discussion answers with lab %s: %s", lab_id, exc)
                 continue
             found.update({f"{lab_id}/{tag}": phrases for tag, phrases in _question_phrases(other).items()})
-        _COURSE_QUESTIONS[key] = found
-    return _COURSE_QUESTIONS[key]
+        return found
+
+    rubrics = sorted(lab.course.rubrics.glob("*.yaml"))
+    return lab.course.memo.get(("other-labs-questions", lab.id), rubrics, derive)
 
 
 def other_questions(lab: Lab, tag: str) -> dict[str, list[list[str]]]:
@@ -113,7 +110,7 @@ def discussion(ctx: CheckContext, *, tag: str, **settings: Any) -> Outcome:
     grade = grade_answer(
         answer.text, rubric, total=total or 1.0, question=answer.question, placeholder=spec.placeholder,
         other_answers=others, other_questions=other_questions(ctx.lab, tag), histories=_histories(ctx, rubric.claims),
-        statements=ctx.lab.statements(tag), facts=_param_counts(ctx, rubric.claims),
+        statements=ctx.lab.statements(tag), facts=_param_counts(ctx, rubric.claims), memo=ctx.lab.course.memo,
     )
     evidence = {
         # The answer itself, so a reviewer reads it beside the grader's evidence without the notebook.
@@ -131,16 +128,13 @@ def discussion(ctx: CheckContext, *, tag: str, **settings: Any) -> Outcome:
     return Outcome(status, grade.message, evidence, grade.fraction, needs_review=review)
 
 
-_QUESTIONS: dict[tuple[Path, str], str] = {}
-
-
 def question_text(lab: Lab, tag: str) -> str:
     """The question of ``tag`` as the lab's solution notebook asks it ("" if it has none)."""
-    key = (lab.solution, tag)
-    if key not in _QUESTIONS:
+    def derive() -> str:
         found = lab.solution.is_file() and find_answer(load_notebook(lab.solution).node, tag, lab.spec.discussions[tag])
-        _QUESTIONS[key] = found.question if found else ""
-    return _QUESTIONS[key]
+        return found.question if found else ""
+
+    return lab.course.memo.get(("question", str(lab.solution), tag), [lab.solution], derive)
 
 
 def discussion_rubric(lab: Lab, tag: str) -> tuple[DiscussionRubric, float]:
@@ -167,5 +161,5 @@ def grade_text(
     return grade_answer(
         text, rubric, total=points, question=question_text(lab, tag), placeholder=spec.placeholder,
         other_questions=other_questions(lab, tag),
-        histories=histories or {}, statements=lab.statements(tag), method=method,
+        histories=histories or {}, statements=lab.statements(tag), method=method, memo=lab.course.memo,
     )

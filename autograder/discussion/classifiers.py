@@ -21,7 +21,6 @@ to keep in step with its examples.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sklearn.linear_model import LogisticRegression
 
+from autograder.course.memo import CourseMemo
 from autograder.discussion.embedding import Embedder
 from autograder.errors import ConfigError
 
@@ -81,22 +81,17 @@ class ConceptProbes:
         return None if model is None else model.predict_proba(vectors)[:, 1]
 
 
-_FITTED: dict[tuple[Path, float, str], ConceptProbes] = {}
-_LOCK = threading.Lock()
-
-
 def concept_probes(path: Path, concepts: dict[str, list[str]], against: dict[str, list[str]],
-                   embedder: Embedder) -> ConceptProbes:
-    """The probes of the statements at ``path``, fitted once per process and file version.
+                   embedder: Embedder, memo: CourseMemo) -> ConceptProbes:
+    """The probes of the statements at ``path``, fitted once per course object while the file
+    and the rubric's paraphrases are unchanged.
 
     ``concepts``: each concept's paraphrases from the rubric (more right examples);
     ``against``: the misconception paraphrases that contradict each concept (more wrong ones).
     """
-    key = (path.resolve(), path.stat().st_mtime, embedder.name)
-    with _LOCK:
-        if key not in _FITTED:
-            _FITTED[key] = _fit(load_statements(path, list(concepts)), concepts, against, embedder)
-        return _FITTED[key]
+    key = ("classifiers", str(path.resolve()), embedder.name, repr(sorted(concepts.items())),
+           repr(sorted(against.items())))
+    return memo.get(key, [path], lambda: _fit(load_statements(path, list(concepts)), concepts, against, embedder))
 
 
 def _fit(statements: StatementSet, concepts: dict[str, list[str]], against: dict[str, list[str]],

@@ -52,6 +52,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from autograder.artifacts.reader import HistoryData
+from autograder.course.memo import CourseMemo
 from autograder.discussion.classifiers import ConceptProbes, concept_probes
 from autograder.discussion.embedding import Embedder, EmbedderUnavailable, load_embedder
 from autograder.discussion.grounding import Claim, ClaimCheck, check_claims, pattern_text
@@ -307,6 +308,7 @@ def grade_answer(
     statements: Path | None = None,
     method: Literal["embedding", "regex"] | None = None,
     facts: Mapping[str, float] | None = None,
+    memo: CourseMemo | None = None,
 ) -> AnswerGrade:
     """Grade ``text`` against ``rubric``, out of ``total`` points.
 
@@ -316,7 +318,8 @@ def grade_answer(
     the student's exported training histories, and ``facts`` their models' parameter counts
     by name, for the claims; ``statements``: the
     question's example statements, whose probes must also read a sentence as a concept
-    (:mod:`autograder.discussion.classifiers`).
+    (:mod:`autograder.discussion.classifiers`), fitted once per ``memo`` (the course's; without
+    one, for this answer alone).
     """
     method = method or rubric.method
     name = "regex" if method == "regex" else "embedding"
@@ -350,7 +353,7 @@ def grade_answer(
     probes = concept_probes(
         statements, {c.id: c.paraphrases for c in rubric.concepts},
         {c.id: [p for m in rubric.misconceptions if c.id in m.against for p in m.paraphrases] for c in rubric.concepts},
-        embedder) if statements else None
+        embedder, memo or CourseMemo()) if statements else None
     graded = _grade_embedding(text, rubric, total, claims, embedder, question, other_questions or {}, probes)
     return _charge_length(graded, words, rubric)
 
