@@ -15,6 +15,7 @@ from autograder.authoring.calibration import calibrate, render_calibration
 from autograder.authoring.check_types import check_reference
 from autograder.authoring.release import release, state_solution_rules
 from autograder.authoring.stated_rules import lab_rules
+from autograder.authoring.validation import render_validation, validate
 from autograder.batch.outputs import OutputFolder
 from autograder.batch.regrade import regrade, render_changes
 from autograder.batch.review import apply_review, load_review
@@ -141,6 +142,13 @@ def _cmd_lab_calibrate(args: argparse.Namespace) -> int:
         written = write_calibration(lab.reference_path, args.profile, calibration.runs)
         print(f"recorded in {written}: gradings with this recipe, versions and data use it without training")
     return 0
+
+
+def _cmd_lab_validate(args: argparse.Namespace) -> int:
+    lab = load_lab(args.lab, find_course(args.course))
+    verdicts = validate(lab, _options(args), progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print(render_validation(lab, verdicts))
+    return 0 if all(v.ok for v in verdicts) else 1
 
 
 def _cmd_checks(args: argparse.Namespace) -> int:
@@ -308,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record the runs as the course's calibration (<reference>.calibration.json), which "
                         "gradings with the same recipe, versions and data use instead of training")
     p.set_defaults(func=_cmd_lab_calibrate)
+    p = lab_sub.add_parser("validate", help="grade LAB's solution (>= 95%%), its template (<= 20%%) and mutants of "
+                                            "the solution (one epoch, a wider layer, unscaled inputs, a model "
+                                            "missing), which must each lose points")
+    _add_grading_options(p)
+    p.set_defaults(func=_cmd_lab_validate)
 
     p = sub.add_parser("checks", help="the check types a rubric may name, with their arguments")
     p.add_argument("--markdown", action="store_true", help="the full reference in Markdown (docs/checks.md)")

@@ -22,8 +22,8 @@ from nbformat import NotebookNode
 from autograder.authoring.stated_rules import StatedRules, state_rules
 from autograder.errors import ConfigError
 
-_CODE_BEGIN = re.compile(r"^(\s*)### BEGIN SOLUTION\s*$")
-_CODE_END = re.compile(r"^\s*### END SOLUTION\s*$")
+CODE_BEGIN = re.compile(r"^(\s*)### BEGIN SOLUTION\s*$")
+CODE_END = re.compile(r"^\s*### END SOLUTION\s*$")
 _MD_BEGIN = re.compile(r"^\s*<!--\s*BEGIN SOLUTION\s*-->\s*$")
 _MD_END = re.compile(r"^\s*<!--\s*END SOLUTION\s*-->\s*$")
 
@@ -59,7 +59,7 @@ def make_template(
     for index, cell in enumerate(template.cells):
         where = f"cell {index}"
         if cell.cell_type == "code":
-            cell.source = _strip(cell.source, _CODE_BEGIN, _CODE_END,
+            cell.source = _strip(cell.source, CODE_BEGIN, CODE_END,
                                  ["# YOUR CODE HERE", "raise NotImplementedError()"], where)
             cell.outputs = []
             cell.execution_count = None
