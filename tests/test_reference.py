@@ -174,3 +174,14 @@ def test_a_reference_without_seeds_is_the_courses_error_before_any_student_is_gr
         run_batch([course / "assignments" / "tiny-keras" / "solution.ipynb"], lab, out,
                   GradeOptions(cache_dir=tmp_path / "cache"), BatchOptions(progress=False))
     assert not list(out.glob("*/result.json"))
+
+
+def test_calibrating_a_lab_without_metrics_or_seeds_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    course = tmp_path / "course"
+    shutil.copytree(FIXTURE_COURSE, course)
+    assert main(["--course", str(course), "lab", "calibrate", "tiny"]) == 0
+    assert "returns no metrics" in capsys.readouterr().out
+    module = course / "reference" / "tiny.py"
+    module.write_text(module.read_text().replace("SEEDS = (1,)", "SEEDS = ()"))
+    assert main(["--course", str(course), "lab", "calibrate", "tiny"]) == 2
+    assert "SEEDS = ()" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from autograder.authoring.validation import mutants, render_validation, validate
 from autograder.config import GradeOptions
 from autograder.course.folder import find_course
 from autograder.course.labs import Lab, load_lab
+from autograder.errors import ConfigError
 from tests.submissions import FIXTURE_COURSE
 
 MODEL_CELL = """### BEGIN SOLUTION
@@ -52,6 +53,12 @@ def test_mutants_break_one_thing_each_inside_the_solution_regions(lab: Lab) -> N
     assert "raise NotImplementedError()" in found["`model` missing"] and "Sequential" not in found["`model` missing"]
     # Given code outside the regions stays as it is.
     assert all(m.notebook.cells[0].source == given.source for m in mutants(notebook, lab))
+
+
+def test_a_lab_without_a_solution_cannot_be_validated(lab: Lab) -> None:
+    lab.solution.unlink()
+    with pytest.raises(ConfigError, match="no solution notebook"):
+        validate(lab, GradeOptions(profile="smoke"))
 
 
 @pytest.mark.slow

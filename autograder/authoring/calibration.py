@@ -60,7 +60,9 @@ def render_calibration(calibration: Calibration) -> str:
     runs, metrics = calibration.runs, calibration.metrics
     lines = [f"{calibration.lab.id} ({calibration.profile}): reference trained in {calibration.seconds:.1f}s, "
              f"seeds {', '.join(map(str, runs.seeds))}; recipe key {runs.key}"]
-    width = max(len(name) for name in metrics.median)
+    if not metrics.median:
+        lines.append("  its train() returns no metrics: no bar of this lab derives from the reference")
+    width = max((len(name) for name in metrics.median), default=0)
     for name in sorted(metrics.median):
         per_seed = " ".join(f"{run[name]:.4f}" for run in runs.runs)
         lines.append(f"  {name:{width}}  median {metrics.median[name]:.4f}  spread "

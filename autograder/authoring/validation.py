@@ -23,6 +23,7 @@ from nbformat import NotebookNode
 from autograder.authoring.release import CODE_BEGIN, CODE_END, make_template
 from autograder.config import GradeOptions
 from autograder.course.labs import Lab
+from autograder.errors import ConfigError
 from autograder.grading.pipeline import grade
 from autograder.result import Result
 
@@ -134,6 +135,8 @@ def _lost(result: Result, baseline: Result) -> list[str]:
 
 def validate(lab: Lab, options: GradeOptions, progress: Callable[[str], None] = lambda _: None) -> list[Verdict]:
     """Grade the lab's solution, template and the solution's mutants; a verdict for each."""
+    if not lab.solution.is_file():
+        raise ConfigError(f"lab {lab.id} has no solution notebook at {lab.solution}: validating a lab grades it")
     solution_nb = nbformat.read(lab.solution, as_version=4)
     template_nb = nbformat.read(lab.template, as_version=4) if lab.template.is_file() else make_template(solution_nb)
     with tempfile.TemporaryDirectory(prefix="autograder-validate-") as folder:

@@ -72,11 +72,17 @@ class ReferenceMetrics:
         return self.median[metric]
 
 
-@cache
 def load_reference_module(path: Path) -> ModuleType:
-    """Import the course's reference module at ``path`` (course code, not student code)."""
+    """Import the course's reference module at ``path`` (course code, not student code), once
+    per process while the file is unchanged: an edited recipe is imported again."""
     if not path.is_file():
         raise ConfigError(f"the reference implementation {path} does not exist")
+    stat = path.stat()
+    return _import_reference(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _import_reference(path: Path, mtime_ns: int, size: int) -> ModuleType:
     name = f"autograder_reference_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -136,7 +142,7 @@ class ReferenceRuns:
     runs: tuple[dict[str, float], ...]
 
     def metrics(self, seconds: float = 0.0) -> ReferenceMetrics:
-        keys = self.runs[0].keys()
+        keys = self.runs[0].keys() if self.runs else ()
         return ReferenceMetrics(
             median={k: statistics.median(r[k] for r in self.runs) for k in keys},
             low={k: min(r[k] for r in self.runs) for k in keys},
@@ -210,6 +216,9 @@ def train_reference(path: Path, lab_id: str, profile: str, key: str) -> Referenc
     if "keras" in path.read_text(encoding="utf-8"):
         import_keras()  # before the reference imports it, so its start-up stays out of the terminal
     seeds = tuple(module.SEEDS)
+    if not seeds:
+        raise ConfigError(f"the reference implementation {path} has SEEDS = (): give it the seeds its training "
+                          "runs with, e.g. SEEDS = (1, 2, 3)")
     runs = []
     for seed in seeds:
         started = time.monotonic()
