@@ -51,10 +51,12 @@ def _options(args: argparse.Namespace, *, public_only: bool = False) -> GradeOpt
     )
 
 
-def _add_grading_options(parser: argparse.ArgumentParser, *, lab_required: bool = True) -> None:
+def _add_grading_options(parser: argparse.ArgumentParser, *, lab_required: bool = True,
+                         lab_option: bool = True) -> None:
     defaults = ExecutionLimits()
-    parser.add_argument("--lab", required=lab_required, default="keras-digits",
-                        help="the lab id (see `autograder labs`)")
+    if lab_option:  # `lab` subcommands name it as their argument instead
+        parser.add_argument("--lab", required=lab_required, default="keras-digits",
+                            help="the lab id (see `autograder labs`)")
     parser.add_argument("--profile", default="full", help="data profile (default: full)")
     parser.add_argument("--fast", action="store_true", help="the small smoke data profile: same as --profile smoke")
     parser.add_argument("--cell-timeout", type=float, default=defaults.cell_timeout, metavar="SECONDS")
@@ -319,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = lab_sub.add_parser("validate", help="grade LAB's solution (>= 95%%), its template (<= 20%%) and mutants of "
                                             "the solution (one epoch, a wider layer, unscaled inputs, a model "
                                             "missing), which must each lose points")
-    _add_grading_options(p)
+    p.add_argument("lab")
+    _add_grading_options(p, lab_option=False)
     p.set_defaults(func=_cmd_lab_validate)
 
     p = sub.add_parser("checks", help="the check types a rubric may name, with their arguments")

@@ -11,6 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.authoring.validation import mutants, render_validation, validate
+from autograder.cli import main
 from autograder.config import GradeOptions
 from autograder.course.folder import find_course
 from autograder.course.labs import Lab, load_lab
@@ -73,3 +74,8 @@ def test_a_lab_whose_rubric_notices_every_mutant_validates(lab: Lab) -> None:
     assert by_what["mutant: `model` missing"].share == 0, table
     # The scaled copy only feeds a plot: unscaling it changes nothing the rubric sees, a hole it reports.
     assert not by_what["mutant: inputs not scaled"].ok and "misses it" in table, table
+
+
+def test_the_command_names_the_lab_like_calibrate_does(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--course", str(FIXTURE_COURSE), "lab", "validate", "nope", "--fast"]) == 2
+    assert "unknown lab 'nope'" in capsys.readouterr().err
