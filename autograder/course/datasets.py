@@ -26,7 +26,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.course.memo import file_versions
 from autograder.errors import ConfigError
 
 SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -147,23 +147,17 @@ def load_dataset(name: str, profile: str, *, allow_stand_in: bool | None = None,
         path = _find_mnist(roots)
         if path is not None:
             files = (path, path.parent / "hidden.npz")
-            return _read(name, profile, path, "", _stamp(files))
+            return _read(name, profile, path, "", file_versions(files))
         folder = _find_fashion(roots) if stand_in_ok else None
         if folder is None:
             raise _missing(name, roots)
-        return _read(name, profile, folder, "fashion-mnist", _stamp(folder / f for f in _IDX))
+        return _read(name, profile, folder, "fashion-mnist", file_versions(folder / f for f in _IDX))
     if name == "fashion-mnist":
         folder = _find_fashion(roots)
         if folder is None:
             raise _missing(name, roots)
-        return _read(name, profile, folder, "", _stamp(folder / f for f in _IDX))
+        return _read(name, profile, folder, "", file_versions(folder / f for f in _IDX))
     raise ConfigError(f"unknown data set {name!r}; known: mnist, fashion-mnist")
-
-
-def _stamp(files: Iterable[Path]) -> tuple[tuple[str, int, int] | None, ...]:
-    """Which version of each file (None: absent): a changed file is read again."""
-    stats = ((f, f.stat()) if f.is_file() else (f, None) for f in files)
-    return tuple((str(f), st.st_mtime_ns, st.st_size) if st else None for f, st in stats)
 
 
 @cache

@@ -18,8 +18,14 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def _stamp(files: Iterable[Path]) -> tuple[tuple[str, int | None], ...]:
-    return tuple((str(p), p.stat().st_mtime_ns if p.exists() else None) for p in files)
+FileVersions = tuple[tuple[str, int, int] | None, ...]
+
+
+def file_versions(files: Iterable[Path]) -> FileVersions:
+    """Which version of each file (modified time and size; None: absent): what a memo of
+    something read from them is keyed by, so a changed file is read again."""
+    stats = ((f, f.stat()) if f.is_file() else (f, None) for f in files)
+    return tuple((str(f), st.st_mtime_ns, st.st_size) if st else None for f, st in stats)
 
 
 class CourseMemo:
@@ -29,7 +35,7 @@ class CourseMemo:
 
     def get(self, key: Hashable, files: Iterable[Path], derive: Callable[[], T]) -> T:
         """The value under ``key``, derived once while ``files`` are unchanged."""
-        stamp = _stamp(files)
+        stamp = file_versions(files)
         with self._lock:
             kept = self._values.get(key)
             if kept is not None and kept[0] == stamp:

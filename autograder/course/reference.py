@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from autograder.course.datasets import load_dataset
+from autograder.course.memo import FileVersions, file_versions
 from autograder.errors import ConfigError, ReferenceTrainingError
 from autograder.quiet import import_keras
 
@@ -77,12 +78,11 @@ def load_reference_module(path: Path) -> ModuleType:
     per process while the file is unchanged: an edited recipe is imported again."""
     if not path.is_file():
         raise ConfigError(f"the reference implementation {path} does not exist")
-    stat = path.stat()
-    return _import_reference(path, stat.st_mtime_ns, stat.st_size)
+    return _import_reference(path, file_versions([path]))
 
 
 @cache
-def _import_reference(path: Path, mtime_ns: int, size: int) -> ModuleType:
+def _import_reference(path: Path, versions: FileVersions) -> ModuleType:
     name = f"autograder_reference_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
