@@ -19,11 +19,10 @@ from autograder.course.labs import load_lab
 from autograder.course.reference import (
     ReferenceRuns,
     calibration_path,
-    data_digest,
     read_calibration,
     recipe_key,
+    reference_key,
     reference_metrics,
-    shared_profile,
     write_calibration,
 )
 from autograder.errors import ConfigError
@@ -141,10 +140,8 @@ def test_the_bundled_course_is_calibrated_for_its_current_recipes_and_data(cours
     stale = []
     for lab_id in course.lab_ids():
         lab = load_lab(lab_id, course)
-        path = lab.reference_path
-        shared = shared_profile(path, "smoke")
-        key = recipe_key(path, shared, data_digest(path, "smoke", lab.spec.datasets))
-        calibrated = read_calibration(path).get(shared)
+        shared, key = reference_key(lab.reference_path, "smoke", lab.spec.datasets)
+        calibrated = read_calibration(lab.reference_path).get(shared)
         if calibrated is None or calibrated.key != key:
             stale.append(f"{lab_id}: run `autograder lab calibrate {lab_id} --write`")
     assert stale == []

@@ -13,9 +13,7 @@ from autograder.course.labs import Lab
 from autograder.course.reference import (
     ReferenceMetrics,
     ReferenceRuns,
-    data_digest,
-    recipe_key,
-    shared_profile,
+    reference_key,
     train_reference,
 )
 
@@ -35,8 +33,7 @@ class Calibration:
 def calibrate(lab: Lab, profile: str) -> Calibration:
     """Train the lab's reference for ``profile`` once per seed, ignoring every cache."""
     path = lab.reference_path
-    shared = shared_profile(path, profile)
-    key = recipe_key(path, shared, data_digest(path, profile, lab.spec.datasets))
+    _, key = reference_key(path, profile, lab.spec.datasets)
     started = time.monotonic()
     runs = train_reference(path, lab.id, profile, key)
     return Calibration(lab, profile, runs, round(time.monotonic() - started, 1))

@@ -128,6 +128,12 @@ def shared_profile(path: Path, profile: str) -> str:
     return "any" if getattr(load_reference_module(path), "PROFILE_INDEPENDENT", False) else profile
 
 
+def reference_key(path: Path, profile: str, datasets: Iterable[str]) -> tuple[str, str]:
+    """The profile a training of the reference at ``path`` is kept under, and its recipe key."""
+    shared = shared_profile(path, profile)
+    return shared, recipe_key(path, shared, data_digest(path, profile, datasets))
+
+
 def calibration_path(path: Path) -> Path:
     """The course's calibration of the reference module at ``path``."""
     return path.with_name(f"{path.stem}.calibration.json")
