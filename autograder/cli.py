@@ -13,6 +13,7 @@ from pathlib import Path
 from autograder.authoring.bundle import write_student_bundle
 from autograder.authoring.calibration import calibrate, render_calibration
 from autograder.authoring.check_types import check_reference
+from autograder.authoring.new_lab import new_lab
 from autograder.authoring.release import release, state_solution_rules
 from autograder.authoring.stated_rules import lab_rules
 from autograder.authoring.validation import render_validation, validate
@@ -143,6 +144,27 @@ def _cmd_lab_calibrate(args: argparse.Namespace) -> int:
     if args.write:
         written = write_calibration(lab.reference_path, args.profile, calibration.runs)
         print(f"recorded in {written}: gradings with this recipe, versions and data use it without training")
+    return 0
+
+
+def _cmd_lab_new(args: argparse.Namespace) -> int:
+    solution = Path(getattr(args, "from"))
+    if not solution.is_file():
+        raise ConfigError(f"{solution} does not exist: give the lab's solution notebook with --from")
+    course = find_course(args.course)
+    print(f"running {solution} once to see what it defines...", file=sys.stderr, flush=True)
+    draft = new_lab(course, args.lab, solution, title=args.title or "", force=args.force)
+    names = draft.lab_yaml["names"]
+    print(f"wrote lab {args.lab} to {course.assignments / args.lab} and {course.rubrics / args.lab}.yaml:")
+    for name, kind in names.items():
+        print(f"  {name}: {kind if isinstance(kind, str) else kind['kind']}")
+    for tag in draft.lab_yaml["discussions"]:
+        print(f"  question {tag}")
+    checks = sum(len(p["checks"]) for p in draft.rubric["parts"])
+    print(f"{checks} checks worth {draft.rubric['total']:g} points; the solution notebook is the reference.")
+    for note in draft.notes:
+        print(f"  note: {note}")
+    print(f"next: `autograder lab calibrate {args.lab} --write`, then `autograder lab validate {args.lab}`")
     return 0
 
 
@@ -318,6 +340,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record the runs as the course's calibration (<reference>.calibration.json), which "
                         "gradings with the same recipe, versions and data use instead of training")
     p.set_defaults(func=_cmd_lab_calibrate)
+    p = lab_sub.add_parser("new", help="write lab LAB (contract, rubric, template) from its solution notebook, "
+                                       "which becomes its reference")
+    p.add_argument("lab", help="the new lab's id (lower case, digits and dashes)")
+    p.add_argument("--from", required=True, metavar="NOTEBOOK", help="the solution notebook, with its solution "
+                   "regions marked (docs/authoring.md)")
+    p.add_argument("--title", help="the lab's title (default: the notebook's first heading)")
+    p.add_argument("--force", action="store_true", help="replace a lab of that id")
+    p.set_defaults(func=_cmd_lab_new)
     p = lab_sub.add_parser("validate", help="grade LAB's solution (>= 95%%), its template (<= 20%%) and mutants of "
                                             "the solution (one epoch, a wider layer, unscaled inputs, a model "
                                             "missing), which must each lose points")

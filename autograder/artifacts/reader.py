@@ -30,10 +30,17 @@ class ManifestEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: str
-    status: Literal["ok", "missing", "wrong-type", "error"]
+    status: Literal["ok", "missing", "wrong-type", "error", "skipped"]
     type: str = ""
     message: str = ""
     candidates: str = ""
+    # What the export measured in the kernel: trusted only for a course's own solution.
+    params: int | None = None
+    trainable: int | None = None
+    # Set by an authoring run (kind ``auto``): the arrays a model takes, with its output shape on each.
+    accepts: dict[str, list[int]] = {}
+    input: list[int] | None = None
+    dtype: str = ""
 
 
 @dataclass(frozen=True)

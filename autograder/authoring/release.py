@@ -24,8 +24,8 @@ from autograder.errors import ConfigError
 
 CODE_BEGIN = re.compile(r"^(\s*)### BEGIN SOLUTION\s*$")
 CODE_END = re.compile(r"^\s*### END SOLUTION\s*$")
-_MD_BEGIN = re.compile(r"^\s*<!--\s*BEGIN SOLUTION\s*-->\s*$")
-_MD_END = re.compile(r"^\s*<!--\s*END SOLUTION\s*-->\s*$")
+MD_BEGIN = re.compile(r"^\s*<!--\s*BEGIN SOLUTION\s*-->\s*$")
+MD_END = re.compile(r"^\s*<!--\s*END SOLUTION\s*-->\s*$")
 
 
 def _strip(source: str, begin: re.Pattern[str], end: re.Pattern[str], stub: list[str], where: str) -> str:
@@ -64,7 +64,7 @@ def make_template(
             cell.outputs = []
             cell.execution_count = None
         elif cell.cell_type == "markdown":
-            cell.source = _strip(cell.source, _MD_BEGIN, _MD_END, [placeholder], where)
+            cell.source = _strip(cell.source, MD_BEGIN, MD_END, [placeholder], where)
         if "BEGIN SOLUTION" in cell.source or "END SOLUTION" in cell.source:
             # A misspelt marker would copy the solution into the students' template.
             raise ConfigError(

@@ -9,7 +9,7 @@ from autograder.checks.context import CheckContext
 from autograder.course.reference import ReferenceMetrics
 
 
-def _labels(values: np.ndarray) -> np.ndarray:
+def class_labels(values: np.ndarray) -> np.ndarray:
     """Class labels from probabilities, one-hot rows, a single sigmoid column, or labels."""
     values = np.asarray(values)
     if values.ndim == 2 and values.shape[1] > 1:
@@ -42,9 +42,9 @@ def accuracy(
 ) -> Outcome:
     """Accuracy of ``name`` on the grader's ``x``/``y`` must reach the reference's worst seed for
     ``metric`` minus ``margin``, and never less than ``floor``."""
-    inputs, truth = ctx.data_array(x), _labels(ctx.data_array(y))
+    inputs, truth = ctx.data_array(x), class_labels(ctx.data_array(y))
     run = ctx.run_model(name, inputs, variant)
-    predicted = _labels(run.outputs)
+    predicted = class_labels(run.outputs)
     fed = {"note": run.note} if run.note else {}
     also = f" {run.note}" if run.note else ""
     if predicted.shape != truth.shape:

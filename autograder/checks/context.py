@@ -142,6 +142,16 @@ class CheckContext:
             import_keras()  # before the course's builder imports it, so its start-up stays quiet
         return builders[name]()
 
+    def reference_param_count(self, name: str, *, trainable: bool = False) -> int:
+        """Parameters of the reference model ``name``: counted by the reference where it can
+        (a solution notebook's PyTorch models), else from its Keras builder."""
+        counted = getattr(self.reference_module, "param_count", None)
+        if counted is not None:
+            return int(counted(name, trainable=trainable))
+        model = self.reference_model(name)
+        weights = model.trainable_weights if trainable else model.weights
+        return int(sum(int(np.prod(w.shape)) for w in weights))
+
     def reference_class(self, name: str) -> Any:
         classes = self.reference_module.classes()
         if name not in classes:

@@ -22,9 +22,7 @@ def params(
     if expected is None:
         if reference is None:
             return Outcome.error(f"the rubric gives no expected parameter count for `{name}`")
-        model = ctx.reference_model(reference)
-        weights = model.trainable_weights if trainable else model.weights
-        expected = int(sum(int(w.numpy().size) for w in weights))
+        expected = ctx.reference_param_count(reference, trainable=trainable)
     found = ctx.param_count(name, variant, trainable=trainable)
     what = f"`{name}`" + (f" ({variant})" if variant else "")
     noun = "trainable parameters" if trainable else "parameters"

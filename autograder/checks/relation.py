@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from autograder.check_registry import Outcome, register
-from autograder.checks.accuracy import _labels
+from autograder.checks.accuracy import class_labels
 from autograder.checks.context import CheckContext
 from autograder.errors import ConfigError
 
@@ -53,7 +53,7 @@ def classifier(
     if predicted.shape != truth.shape:
         return Outcome.failed(f"`{name}.predict` gave {predicted.size} labels for {truth.size} examples.")
     score = float(np.mean(predicted == truth)) if truth.dtype.kind in "iub" else float(
-        np.mean(_labels(predicted) == _labels(truth)))
+        np.mean(class_labels(predicted) == class_labels(truth)))
     evidence = {"expected": f">= {min_accuracy:.0%}", "found": f"{score:.1%}"}
     if score >= min_accuracy:
         return Outcome.passed(f"`{name}` learns new data: {score:.1%} accuracy.", **evidence)

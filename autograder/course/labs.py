@@ -80,7 +80,10 @@ class LabSpec(BaseModel):
     packages: tuple[Annotated[str, StringConstraints(pattern=_IMPORT_NAME)], ...] = Field(
         default=(), description="top-level import names (`sklearn`, `PIL`) the lab's notebooks may import besides "
         "the standard library; empty: not declared, and only checked against the environment")
-    reference: str = Field(description="module in the course's reference/ folder")
+    reference: str | None = Field(default=None, description="module in the course's reference/ folder; "
+                                  "none: the lab's solution notebook is its reference")
+    seeds: tuple[int, ...] = Field(default=(1, 2, 3), min_length=1, description="the seeds a solution "
+                                   "notebook reference runs under; its bars use the spread over them")
     profiles: tuple[str, ...] = ("full",)
     datasets: tuple[Literal["mnist", "fashion-mnist"], ...] = ()
     names: dict[str, NameKind | NameSpec]
@@ -122,7 +125,9 @@ class Lab:
 
     @property
     def reference_path(self) -> Path:
-        """The course's reference implementation of this lab."""
+        """The course's reference implementation of this lab: a module, or its solution notebook."""
+        if self.spec.reference is None:
+            return self.solution
         return self.course.reference / f"{self.spec.reference}.py"
 
     def reference_metrics(self, profile: str, cache_dir: Path | None = None,

@@ -41,6 +41,7 @@ import statistics
 import sys
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -73,12 +74,26 @@ class ReferenceMetrics:
         return self.median[metric]
 
 
-def load_reference_module(path: Path) -> ModuleType:
-    """Import the course's reference module at ``path`` (course code, not student code), once
-    per process while the file is unchanged: an edited recipe is imported again."""
+def load_reference_module(path: Path) -> Any:
+    """The course's reference at ``path``, once per process while the file is unchanged: a
+    Python module (course code, not student code) imported, or another kind of file read by
+    the loader registered for its suffix (entry points ``autograder.references``, e.g. a
+    solution notebook); either way an object with the interface above."""
     if not path.is_file():
         raise ConfigError(f"the reference implementation {path} does not exist")
+    if path.suffix != ".py":
+        return _load_other(path, file_versions([path]))
     return _import_reference(path, file_versions([path]))
+
+
+@cache
+def _load_other(path: Path, versions: FileVersions) -> Any:
+    loaders = {e.name: e for e in metadata.entry_points(group="autograder.references")}
+    loader = loaders.get(path.suffix.lstrip("."))
+    if loader is None:
+        raise ConfigError(f"no reference can be read from {path}: references are Python modules or "
+                          f"{', '.join(f'.{s}' for s in sorted(loaders)) or 'nothing else'} files")
+    return loader.load()(path)
 
 
 @cache
@@ -114,8 +129,10 @@ def data_digest(path: Path, profile: str, datasets: Iterable[str],
 
 
 def recipe_key(path: Path, profile: str, data: str) -> str:
-    """The identity of a reference training: module source, framework versions, profile, data digest."""
-    digest = hashlib.sha256(path.read_bytes())
+    """The identity of a reference training: its recipe (the module's source, or what a
+    reference of another kind says its recipe is), framework versions, profile, data digest."""
+    recipe = getattr(load_reference_module(path), "recipe_source", None)
+    digest = hashlib.sha256(recipe() if recipe is not None else path.read_bytes())
     for package in ("tensorflow", "tensorflow-cpu", "keras", "torch", "numpy", "scikit-learn"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             digest.update(f"{package}={metadata.version(package)}".encode())
@@ -225,16 +242,24 @@ def train_reference(path: Path, lab_id: str, profile: str, key: str) -> Referenc
     if not seeds:
         raise ConfigError(f"the reference implementation {path} has SEEDS = (): give it the seeds its training "
                           "runs with, e.g. SEEDS = (1, 2, 3)")
-    runs = []
-    for seed in seeds:
+    def train(seed: int) -> dict[str, float]:
         started = time.monotonic()
         print(f"[autograder] training the {lab_id} reference ({profile}, seed {seed})...", file=sys.stderr)
         try:
-            runs.append({k: float(v) for k, v in module.train(seed, profile).items()})
+            run = {k: float(v) for k, v in module.train(seed, profile).items()}
+        except ConfigError:
+            raise
         except Exception as exc:
             raise ReferenceTrainingError(f"the {lab_id} reference failed to train: {exc}") from exc
-        print(f"[autograder]   done in {time.monotonic() - started:.1f}s: {runs[-1]}", file=sys.stderr)
-    return ReferenceRuns(key=key, seeds=seeds, runs=tuple(runs))
+        print(f"[autograder]   seed {seed} done in {time.monotonic() - started:.1f}s: {run}", file=sys.stderr)
+        return run
+
+    # A module trains in this process, one seed at a time; a reference that trains elsewhere
+    # (a solution notebook, in its own kernels) may say how many seeds can run at once.
+    workers = min(len(seeds), int(getattr(module, "PARALLEL_SEEDS", 1)))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        runs = tuple(pool.map(train, seeds))
+    return ReferenceRuns(key=key, seeds=seeds, runs=runs)
 
 
 def _write_json(file: Path, value: Any) -> None:

@@ -54,6 +54,8 @@ class SandboxPolicy:
     limits: ExecutionLimits
     seed: int
     device: Device
+    threads: tuple[tuple[str, str], ...] = ()
+    """Thread settings for the frameworks when kernels share the cores (see ``resources.thread_share``)."""
 
 
 class Sandbox:
@@ -135,7 +137,7 @@ class Sandbox:
 
     def environment(self) -> dict[str, str]:
         """The kernel's whole environment (it inherits nothing else)."""
-        env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
+        env = {k: os.environ[k] for k in _INHERITED if k in os.environ} | dict(self.policy.threads)
         home = self.workdir
         env.update(
             HOME=str(home),

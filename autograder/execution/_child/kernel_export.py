@@ -19,7 +19,7 @@ def _autograder_export(spec: dict[str, dict[str, Any]], outdir: str, namespace: 
     import numpy as np
 
     os.makedirs(outdir, exist_ok=True)
-    manifest: dict[str, dict[str, str]] = {}
+    manifest: dict[str, dict[str, Any]] = {}
 
     def as_array(value: Any) -> Any:
         if hasattr(value, "detach"):  # torch tensors
@@ -79,8 +79,65 @@ def _autograder_export(spec: dict[str, dict[str, Any]], outdir: str, namespace: 
             module.train(was_training)  # a self-check in the student's live kernel changes nothing
         torch.export.save(program, path)
 
-    def export_one(name: str, entry: dict[str, Any]) -> dict[str, str]:
+    def describe_kind(value: Any) -> str:
+        # An authoring run (``auto``) asks what each name is; the order matters: a model
+        # instance is also an object, a tensor is exported as an array.
+        for kind in ("torch-model", "keras-model", "history", "array", "class", "object"):
+            if matches(kind, value) or (kind == "array" and hasattr(value, "detach") and hasattr(value, "shape")):
+                return kind
+        return ""
+
+    def try_model(kind: str, model: Any, array: Any) -> tuple[list[int], str] | None:
+        # The model's output shape on two rows of ``array`` (and the dtype fed), or None.
+        rows = as_array(array)[:2]
+        try:
+            if kind == "keras-model":
+                out = model(rows.astype("float32"), training=False)
+                return list(np.asarray(out).shape[1:]), "float32"
+            import torch
+
+            dtype = "int64" if rows.dtype.kind in "iu" else "float32"
+            was_training = model.training
+            model.eval()
+            try:
+                with torch.no_grad():
+                    out = model(torch.as_tensor(rows.astype(dtype)))
+            finally:
+                model.train(was_training)
+            return list(out.shape[1:]), dtype
+        except Exception:
+            return None
+
+    def describe_model(kind: str, model: Any) -> dict[str, Any]:
+        # Which of the other names' arrays the model takes, for its data checks and export.
+        accepts: dict[str, list[int]] = {}
+        dtype = "float32"
+        for other in spec:
+            value = namespace.get(other)
+            if value is None or describe_kind(value) != "array" or len(getattr(value, "shape", ())) < 2:
+                continue
+            tried = try_model(kind, model, value)
+            if tried is not None:
+                accepts[other], dtype = tried
+        return {"accepts": accepts, "dtype": dtype}
+
+    def export_one(name: str, entry: dict[str, Any]) -> dict[str, Any]:
         kind = entry["kind"]
+        described: dict[str, Any] = {}
+        if kind == "auto" and name in namespace:
+            kind = describe_kind(namespace[name])
+            if not kind:
+                return {"status": "skipped", "type": f"{type(namespace[name]).__module__}."
+                        f"{type(namespace[name]).__qualname__}"}
+            if kind in ("torch-model", "keras-model"):
+                described = describe_model(kind, namespace[name])
+                if kind == "torch-model":
+                    taken = next(iter(described["accepts"]), None)
+                    if taken is None:
+                        return {"status": "skipped", "type": "torch model taking none of the arrays"}
+                    entry = {**entry, "input": list(np.shape(namespace[taken])[1:]), "dtype": described["dtype"]}
+                    described["input"] = entry["input"]
+            described["kind"] = kind
         if name not in namespace:
             return {"status": "missing", "candidates": candidates(kind)}
         value = namespace[name]
@@ -117,6 +174,9 @@ def _autograder_export(spec: dict[str, dict[str, Any]], outdir: str, namespace: 
             typename = type(value).__qualname__
         elif kind == "torch-model":
             export_torch(value, base + ".pt2", entry)
+            # Read by the grader only for a course's own solution (its reference), never a student's.
+            described["params"] = int(sum(p.numel() for p in value.parameters()))
+            described["trainable"] = int(sum(p.numel() for p in value.parameters() if p.requires_grad))
         elif kind == "torch-class":
             if not isinstance(value, type):
                 return {"status": "wrong-type", "type": typename, "message": "it is not a class"}
@@ -135,7 +195,7 @@ def _autograder_export(spec: dict[str, dict[str, Any]], outdir: str, namespace: 
                 export_torch(module, f"{base}.{str(key).lower()}.pt2", entry)
         else:
             return {"status": "error", "message": f"unknown export kind {kind!r}"}
-        return {"status": "ok", "type": typename}
+        return {"status": "ok", "type": typename, **described}
 
     for name, entry in spec.items():
         try:

@@ -1,0 +1,220 @@
+"""A lab's solution notebook as its reference (``reference:`` left out of ``lab.yaml``).
+
+The solution runs in the sandbox the way a submission does, once per seed of the lab
+(``seeds:``) and data profile, and what its kernel exported is kept in the cache, keyed
+by the notebook's code, the lab's contract, the framework versions and the data sets: edit
+the solution (its epochs, a layer) and it runs again. From those runs come what a Python
+reference module would give (:mod:`autograder.course.reference`):
+
+- ``data(profile)``: the arrays the solution computes (its first seed's run), the data the
+  checks measure students on;
+- ``models()`` and ``param_count(name)``: the solution's models, for architecture and
+  parameter checks (a PyTorch model's parameters counted in its kernel);
+- ``train(seed, profile)``: each reference metric the rubric names (the ``metric`` of an
+  ``accuracy`` or ``rmse`` check), measured on that seed's solution exactly as the check
+  measures a student's model.
+
+Data the students never see and probes of a student's class need a Python module; a lab
+then names it as ``reference:``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.artifacts.reader import ArtifactBundle
+from autograder.checks.accuracy import class_labels
+from autograder.checks.context import CheckContext
+from autograder.config import ExecutionLimits
+from autograder.course.datasets import load_dataset
+from autograder.course.folder import Course
+from autograder.course.labs import Lab, load_lab
+from autograder.course.reference import default_cache_dir
+from autograder.errors import ConfigError, ReferenceTrainingError, SubmissionError
+from autograder.execution.executor import execute
+from autograder.execution.resources import available_memory, cpu_count, thread_share
+from autograder.execution.sandbox import Sandbox, SandboxPolicy
+from autograder.grading.pipeline import sanitize
+from autograder.notebook.load import load_notebook
+
+
+def _accuracy(ctx: CheckContext, args: dict[str, Any]) -> float:
+    outputs = ctx.run_model(args["name"], ctx.data_array(args["x"]), args.get("variant")).outputs
+    return float(np.mean(class_labels(outputs) == class_labels(ctx.data_array(args["y"]))))
+
+
+def _rmse(ctx: CheckContext, args: dict[str, Any]) -> float:
+    outputs = ctx.run_model(args["name"], ctx.data_array(args["x"]), args.get("variant")).outputs
+    truth = np.asarray(ctx.data_array(args["y"]), dtype=float).reshape(-1)
+    return float(np.sqrt(np.mean((np.asarray(outputs, dtype=float).reshape(-1) - truth) ** 2)))
+
+
+# How each check type whose bar derives from a reference metric measures a model.
+MEASURES: dict[str, Callable[[CheckContext, dict[str, Any]], float]] = {"accuracy": _accuracy, "rmse": _rmse}
+
+
+def load(path: Path) -> SolutionReference:
+    """The entry point ``autograder.references`` names for ``.ipynb`` references."""
+    return SolutionReference(path)
+
+
+class SolutionReference:
+    """The solution notebook at ``assignments/<lab>/solution.ipynb`` as its lab's reference."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._data: dict[str, dict[str, np.ndarray[Any, Any]]] = {}
+
+    @property
+    def lab(self) -> Lab:
+        # Read each time: the rubric and contract may change while the notebook does not.
+        return load_lab(self.path.parent.name, Course(self.path.parents[2]))
+
+    @property
+    def SEEDS(self) -> tuple[int, ...]:
+        return self.lab.spec.seeds
+
+    @property
+    def PROFILE_INDEPENDENT(self) -> bool:
+        return not self.lab.spec.datasets
+
+    @property
+    def PUBLIC_DATA(self) -> tuple[str, ...]:
+        lab = self.lab
+        return tuple(n for n in lab.spec.names if lab.kind(n) == "array")
+
+    @property
+    def PARALLEL_SEEDS(self) -> int:
+        """Solutions that run at once: one kernel per core, as many as memory holds."""
+        fits = int(available_memory() // (self.lab.spec.resources.memory_gib * 1024**3))
+        return max(1, min(cpu_count(), fits))
+
+    @functools.cached_property
+    def _code(self) -> list[str]:
+        return [source for _, source in load_notebook(self.path).code_cells()]
+
+    def recipe_source(self) -> bytes:
+        """What the metrics derive from: the solution's code, the contract it is exported by, and
+        each check that measures a metric (not its margin, which changes only the bar)."""
+        measured = [{k: v for k, v in c.spec.args.items() if k not in ("margin", "floor", "ceiling")}
+                    | {"check": c.spec.check} for c in self.lab.rubric.checks if "metric" in c.spec.args]
+        return json.dumps([self._code, self.lab.export_spec(), measured], sort_keys=True).encode()
+
+    def _run_key(self, lab: Lab, profile: str) -> str:
+        digest = hashlib.sha256(json.dumps([self._code, lab.export_spec(), lab.spec.frameworks]).encode())
+        for package in ("tensorflow", "tensorflow-cpu", "keras", "torch", "numpy", "scikit-learn"):
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                digest.update(f"{package}={metadata.version(package)}".encode())
+        for name in lab.spec.datasets:
+            digest.update(f"{name}:{load_dataset(name, profile).digest};".encode())
+        return digest.hexdigest()[:16]
+
+    def run(self, seed: int, profile: str) -> ArtifactBundle:
+        """What the solution exported when run under ``seed`` on ``profile``'s data: from the
+        cache, or run now (once, whatever the number of processes asking)."""
+        lab = self.lab
+        shared = "any" if self.PROFILE_INDEPENDENT else profile
+        folder = default_cache_dir() / "reference" / "solution-runs" / (
+            f"{lab.id}-{self._run_key(lab, shared)}-{shared}-{seed}")
+        if not (folder / "manifest.json").is_file():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not (folder / "manifest.json").is_file():
+                    self._execute(lab, seed, profile, folder)
+        return ArtifactBundle(folder)
+
+    def _execute(self, lab: Lab, seed: int, profile: str, folder: Path) -> None:
+        cells, skipped = sanitize(load_notebook(self.path))
+        # Seeds run side by side (PARALLEL_SEEDS): each kernel gets its share of the cores.
+        threads = tuple(thread_share(cpu_count(), self.PARALLEL_SEEDS).items())
+        policy = SandboxPolicy(limits=ExecutionLimits(), seed=seed, device="cpu", threads=threads)
+        with Sandbox(policy) as sandbox:
+            sandbox.stage_datasets(lab.spec.datasets, profile)
+            try:
+                outcome = execute(cells, skipped, sandbox, frameworks=lab.spec.frameworks,
+                                  export_spec=lab.export_spec())
+            except SubmissionError as exc:
+                raise ReferenceTrainingError(f"the solution of {lab.id} ({self.path}) could not run: {exc}") from exc
+            failed = [c for c in outcome.record.cells if c.status in ("error", "timeout")]
+            if failed:
+                raise ReferenceTrainingError(
+                    f"the solution of {lab.id} ({self.path}) failed in cell {failed[0].index}: "
+                    f"{failed[0].error or failed[0].status}; it is the lab's reference, so it must run cleanly")
+            bundle = ArtifactBundle(outcome.export_dir if outcome.exported else None)
+            wrong = {n: e.message or e.status for n, e in bundle.manifest.items() if e.status != "ok"}
+            if not bundle.manifest or wrong:
+                what = "; ".join(f"{n}: {why}" for n, why in wrong.items()) or "nothing was exported"
+                raise ConfigError(f"the solution of {lab.id} does not define its contract's names as lab.yaml "
+                                  f"says ({what}): fix the solution or the `names:` of lab.yaml")
+            staging = folder.parent / f"{folder.name}.{os.getpid()}.tmp"
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(outcome.export_dir, staging)
+            os.replace(staging, folder)
+
+    def data(self, profile: str) -> dict[str, np.ndarray[Any, Any]]:
+        if profile not in self._data:
+            bundle = self.run(self.SEEDS[0], profile)
+            self._data[profile] = {name: bundle.array(name) for name in self.PUBLIC_DATA}
+        return self._data[profile]
+
+    def _models_run(self) -> ArtifactBundle:
+        # Architectures do not depend on the data's size: any profile's run will do.
+        profiles = self.lab.spec.profiles
+        profile = next(iter(self._data), "smoke" if "smoke" in profiles else profiles[0])
+        return self.run(self.SEEDS[0], profile)
+
+    def models(self) -> dict[str, Callable[[], Any]]:
+        lab = self.lab
+        return {name: functools.partial(self._keras_model, name)
+                for name in lab.spec.names if lab.kind(name) == "keras-model"}
+
+    def _keras_model(self, name: str) -> Any:
+        return self._models_run().keras_model(name)
+
+    def classes(self) -> dict[str, type]:
+        return {}  # a class is compared by behaviour only with a Python reference module
+
+    def param_count(self, name: str, *, trainable: bool = False) -> int:
+        bundle = self._models_run()
+        entry = bundle.entry(name)
+        if entry.kind == "keras-model":
+            model = bundle.keras_model(name)
+            return int(sum(int(np.prod(w.shape)) for w in (model.trainable_weights if trainable else model.weights)))
+        count = entry.trainable if trainable else entry.params
+        if count is None:
+            raise ConfigError(f"the solution's `{name}` is a {entry.kind}: its parameters are counted for Keras and "
+                              "PyTorch models only")
+        return count
+
+    def train(self, seed: int, profile: str) -> dict[str, float]:
+        lab = self.lab
+        loaded = load_notebook(self.path)
+        ctx = CheckContext(lab=lab, profile=profile, artifacts=self.run(seed, profile), notebook=loaded,
+                           cells=sanitize(loaded)[0], limits=ExecutionLimits(), cache_dir=None)
+        metrics: dict[str, float] = {}
+        try:
+            for check in lab.rubric.checks:
+                if "metric" not in check.spec.args:
+                    continue
+                measure = MEASURES.get(check.spec.check)
+                if measure is None:
+                    raise ConfigError(f"rubric check {check.spec.id}: a solution notebook measures the metrics of "
+                                      f"{' and '.join(MEASURES)} checks; a `{check.spec.check}` check's metric needs "
+                                      "a Python reference module (`reference:` in lab.yaml)")
+                metrics[str(check.spec.args["metric"])] = measure(ctx, check.args.model_dump())
+        finally:
+            ctx.close()
+        return metrics
