@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder import bundled
 from autograder.authoring.bundle import write_student_bundle
 from autograder.authoring.calibration import calibrate, render_calibration
 from autograder.authoring.check_types import check_reference
@@ -152,6 +153,9 @@ def _cmd_lab_new(args: argparse.Namespace) -> int:
     if not solution.is_file():
         raise ConfigError(f"{solution} does not exist: give the lab's solution notebook with --from")
     course = find_course(args.course)
+    if course.root.is_relative_to(Path(bundled.__file__).parent):
+        raise ConfigError("no course here to add the lab to (only the one inside the installed package): run it in a "
+                          "course folder, pass --course DIR, or start one with `autograder course init DIR`")
     print(f"running {solution} once to see what it defines...", file=sys.stderr, flush=True)
     draft = new_lab(course, args.lab, solution, title=args.title or "", force=args.force)
     names = draft.lab_yaml["names"]

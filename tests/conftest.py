@@ -119,7 +119,7 @@ def _fast_tests_start_no_kernel(request: pytest.FixtureRequest, monkeypatch: pyt
 # fixture together, but pytest-xdist 3.8 cannot tag pytest 9's node ids with the group.)
 _LONGEST_FIRST = ("test_grade_pytorch_sequences_attention", "test_grade_keras_mnist_mlp", "test_distribution",
                   "test_grade_keras_digits", "test_hostile", "test_grade_keras_cnn_regularisation", "test_concepts",
-                  "test_batch", "test_regrade", "test_validation", "test_grade_pytorch_fundamentals")
+                  "test_batch", "test_regrade", "test_validation", "test_new_lab", "test_grade_pytorch_fundamentals")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -178,12 +178,12 @@ def draft_lab(lab_id: str, title: str, regions: SolutionRegions, bundle: Artifac
                                              "checks": []})
             part["checks"].extend(checks)
     for question in regions.questions:
-        parts[f"q:{question.tag}"] = {"id": f"discussion-{question.tag}", "title": question.heading,
+        parts[f"q:{question.tag}"] = {"id": f"discussion-{question.tag}", "title": question.heading or question.tag,
                                      "checks": [_discussion(question)]}
     draft.lab_yaml = {
         "id": lab_id, "title": title, "frameworks": _frameworks(regions.packages),
         "packages": list(regions.packages), "names": names,
-        "discussions": {q.tag: {"heading": q.heading} for q in regions.questions},
+        "discussions": {q.tag: {"heading": q.heading or q.tag} for q in regions.questions},
     }
     total = sum(c["points"] for p in parts.values() for c in p["checks"])
     draft.rubric = {"lab": lab_id, "total": total, "parts": list(parts.values())}

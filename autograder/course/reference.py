@@ -1,7 +1,9 @@
 """Reference implementations and the metrics thresholds are relative to.
 
-Each lab names a module in the course's ``reference/`` folder (trusted course code)
-that provides:
+Each lab names a module in the course's ``reference/`` folder (trusted course code), or
+names none and has its solution notebook as its reference
+(:mod:`autograder.grading.solution_reference`, loaded through the entry-point group
+``autograder.references``). Either provides:
 
 ``data(profile) -> dict[str, ndarray]``
     the grader's own copy of the lab's data, including hidden parts never staged.
