@@ -157,7 +157,8 @@ def _cmd_lab_new(args: argparse.Namespace) -> int:
         raise ConfigError("no course here to add the lab to (only the one inside the installed package): run it in a "
                           "course folder, pass --course DIR, or start one with `autograder course init DIR`")
     print(f"running {solution} once to see what it defines...", file=sys.stderr, flush=True)
-    draft = new_lab(course, args.lab, solution, title=args.title or "", force=args.force)
+    draft = new_lab(course, args.lab, solution, title=args.title or "", datasets=tuple(args.dataset),
+                    force=args.force)
     names = draft.lab_yaml["names"]
     print(f"wrote lab {args.lab} to {course.assignments / args.lab} and {course.rubrics / args.lab}.yaml:")
     for name, kind in names.items():
@@ -350,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", required=True, metavar="NOTEBOOK", help="the solution notebook, with its solution "
                    "regions marked (docs/authoring.md)")
     p.add_argument("--title", help="the lab's title (default: the notebook's first heading)")
+    p.add_argument("--dataset", action="append", default=[], choices=["mnist", "fashion-mnist"],
+                   help="a data set the solution loads with keras.datasets (staged offline; repeatable)")
     p.add_argument("--force", action="store_true", help="replace a lab of that id")
     p.set_defaults(func=_cmd_lab_new)
     p = lab_sub.add_parser("validate", help="grade LAB's solution (>= 95%%), its template (<= 20%%) and mutants of "

@@ -57,10 +57,13 @@ class Draft:
     notes: list[str] = field(default_factory=list)
 
 
-def describe(solution: Path, regions: SolutionRegions, frameworks: tuple[str, ...], out: Path) -> ArtifactBundle:
-    """Run ``solution`` once in the sandbox and export each region name as what it turns out to be."""
+def describe(solution: Path, regions: SolutionRegions, frameworks: tuple[str, ...], out: Path,
+             datasets: tuple[str, ...] = ()) -> ArtifactBundle:
+    """Run ``solution`` once in the sandbox (on the small profile of ``datasets``) and export each
+    region name as what it turns out to be."""
     cells, skipped = sanitize(load_notebook(solution))
     with Sandbox(SandboxPolicy(limits=ExecutionLimits(), seed=1, device="cpu")) as sandbox:
+        sandbox.stage_datasets(datasets, "smoke")
         try:
             outcome = execute(cells, skipped, sandbox, frameworks=frameworks,
                               export_spec={n.name: {"kind": "auto"} for n in regions.names})
@@ -157,7 +160,8 @@ def _discussion(question: Question) -> dict[str, Any]:
         "concepts": concepts}}
 
 
-def draft_lab(lab_id: str, title: str, regions: SolutionRegions, bundle: ArtifactBundle) -> Draft:
+def draft_lab(lab_id: str, title: str, regions: SolutionRegions, bundle: ArtifactBundle,
+              datasets: tuple[str, ...] = ()) -> Draft:
     """The contract and rubric of a lab whose solution defined ``regions`` and exported ``bundle``."""
     draft = Draft({}, {})
     names: dict[str, Any] = {}
@@ -182,7 +186,8 @@ def draft_lab(lab_id: str, title: str, regions: SolutionRegions, bundle: Artifac
                                      "checks": [_discussion(question)]}
     draft.lab_yaml = {
         "id": lab_id, "title": title, "frameworks": _frameworks(regions.packages),
-        "packages": list(regions.packages), "names": names,
+        "packages": list(regions.packages),
+        **({"profiles": ["full", "smoke"], "datasets": list(datasets)} if datasets else {}), "names": names,
         "discussions": {q.tag: {"heading": q.heading or q.tag} for q in regions.questions},
     }
     total = sum(c["points"] for p in parts.values() for c in p["checks"])
@@ -202,8 +207,10 @@ _RUBRIC_HEADER = """\
 """
 
 
-def new_lab(course: Course, lab_id: str, solution: Path, *, title: str = "", force: bool = False) -> Draft:
-    """Write lab ``lab_id`` into ``course`` from ``solution``; nothing is written when it fails."""
+def new_lab(course: Course, lab_id: str, solution: Path, *, title: str = "", datasets: tuple[str, ...] = (),
+            force: bool = False) -> Draft:
+    """Write lab ``lab_id`` into ``course`` from ``solution`` (which reads the staged ``datasets``);
+    nothing is written when it fails."""
     if not _LAB_ID.match(lab_id):
         raise ConfigError(f"{lab_id!r} is not a lab id: use lower-case letters, digits and dashes")
     folder, rubric = course.assignments / lab_id, course.rubrics / f"{lab_id}.yaml"
@@ -217,8 +224,9 @@ def new_lab(course: Course, lab_id: str, solution: Path, *, title: str = "", for
     staging = Course(course.root / f".new-{lab_id}")
     shutil.rmtree(staging.root, ignore_errors=True)
     try:
-        bundle = describe(solution, regions, tuple(_frameworks(regions.packages)), staging.root / "exported")
-        draft = draft_lab(lab_id, title, regions, bundle)
+        bundle = describe(solution, regions, tuple(_frameworks(regions.packages)), staging.root / "exported",
+                          datasets)
+        draft = draft_lab(lab_id, title, regions, bundle, datasets)
         staged = staging.assignments / lab_id
         staged.mkdir(parents=True)
         staging.rubrics.mkdir()

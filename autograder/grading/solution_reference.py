@@ -75,7 +75,6 @@ class SolutionReference:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._data: dict[str, dict[str, np.ndarray[Any, Any]]] = {}
 
     @property
     def lab(self) -> Lab:
@@ -121,13 +120,16 @@ class SolutionReference:
             digest.update(f"{name}:{load_dataset(name, profile).digest};".encode())
         return digest.hexdigest()[:16]
 
+    def _folder(self, lab: Lab, seed: int, profile: str) -> Path:
+        shared = "any" if self.PROFILE_INDEPENDENT else profile
+        name = f"{lab.id}-{self._run_key(lab, shared)}-{shared}-{seed}"
+        return default_cache_dir() / "reference" / "solution-runs" / name
+
     def run(self, seed: int, profile: str) -> ArtifactBundle:
         """What the solution exported when run under ``seed`` on ``profile``'s data: from the
         cache, or run now (once, whatever the number of processes asking)."""
         lab = self.lab
-        shared = "any" if self.PROFILE_INDEPENDENT else profile
-        folder = default_cache_dir() / "reference" / "solution-runs" / (
-            f"{lab.id}-{self._run_key(lab, shared)}-{shared}-{seed}")
+        folder = self._folder(lab, seed, profile)
         if not (folder / "manifest.json").is_file():
             folder.parent.mkdir(parents=True, exist_ok=True)
             with open(folder.parent / f"{folder.name}.lock", "w") as lock:
@@ -165,16 +167,16 @@ class SolutionReference:
             os.replace(staging, folder)
 
     def data(self, profile: str) -> dict[str, np.ndarray[Any, Any]]:
-        if profile not in self._data:
-            bundle = self.run(self.SEEDS[0], profile)
-            self._data[profile] = {name: bundle.array(name) for name in self.PUBLIC_DATA}
-        return self._data[profile]
+        bundle = self.run(self.SEEDS[0], profile)
+        return {name: bundle.array(name) for name in self.PUBLIC_DATA}
 
     def _models_run(self) -> ArtifactBundle:
-        # Architectures do not depend on the data's size: any profile's run will do.
-        profiles = self.lab.spec.profiles
-        profile = next(iter(self._data), "smoke" if "smoke" in profiles else profiles[0])
-        return self.run(self.SEEDS[0], profile)
+        # Architectures do not depend on the data's size: a profile already run will do,
+        # else the smallest.
+        lab = self.lab
+        profiles = sorted(lab.spec.profiles, key=lambda p: p != "smoke")
+        done = [p for p in profiles if (self._folder(lab, self.SEEDS[0], p) / "manifest.json").is_file()]
+        return self.run(self.SEEDS[0], (done or profiles)[0])
 
     def models(self) -> dict[str, Callable[[], Any]]:
         lab = self.lab
