@@ -179,3 +179,11 @@ def test_a_lab_authored_from_a_new_notebook_grades_its_solution_template_and_a_m
     assert public["mlp-params"] == {"name": "mlp", "expected": 2410}
     assert public["x-test-shape"] == {"name": "X_test", "shape": [None, 64]}
     assert "linear-accuracy" not in public
+
+    # A solution that no longer runs is the course's error, named with its cell, not a student's zero.
+    nb = nbformat.read(lab.solution, as_version=4)
+    region = next(c for c in nb.cells if c.cell_type == "code" and "mlp = nn.Sequential" in c.source)
+    region.source = region.source.replace("mlp = nn.Sequential", "raise RuntimeError('broken'); mlp = nn.Sequential")
+    nbformat.write(nb, lab.solution)
+    assert main(["--course", str(course), "lab", "calibrate", "digits"]) != 0
+    assert "RuntimeError: broken" in capsys.readouterr().err
