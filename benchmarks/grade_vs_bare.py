@@ -27,7 +27,8 @@ from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder import GradeOptions, datasets, grade
+from autograder import GradeOptions, grade
+from autograder.course import datasets
 from autograder.course.folder import find_course
 from autograder.course.labs import Lab, load_lab
 
