@@ -300,3 +300,31 @@ def test_one_submissions_probe_state_never_reaches_the_next() -> None:
     if not capabilities().isolate:
         os.remove("/tmp/left-behind")
     assert seen == (0 if capabilities().isolate else 1)  # without a jail, /tmp is shared; NumPy never is
+
+
+def _program(path: Path) -> Path:
+    import torch
+    from torch.export import Dim
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    program = torch.export.export(module, (torch.zeros(2, 4),), dynamic_shapes=({0: Dim("b", min=1, max=64)},),
+                                  strict=False)
+    torch.export.save(program, path)
+    return path
+
+
+def test_a_session_started_before_the_export_loads_programs_written_after_it_and_refuses_links(
+        tmp_path: Path) -> None:
+    # The pipeline starts a PyTorch lab's probe (importing torch) while the kernel still runs:
+    # the programs do not exist yet, so each is copied in when a query needs it.
+    with ProbeSession(LIMITS, preload=("torch", "torch._export.serde.serialize")) as session:
+        session.start()
+        program = _program(tmp_path / "model.pt2")
+        ran = session.run("", {"scenario": "torch-run", "program": str(program)}, {"X": np.ones((5, 4), np.float32)})
+        assert ran.ok, ran.error
+        assert int(ran.outputs["params"]) == 15 and ran.outputs["outputs"].shape == (5, 3)
+        (tmp_path / "link.pt2").symlink_to(program)
+        linked = session.run("", {"scenario": "torch-run", "program": str(tmp_path / "link.pt2")}, {})
+        assert not linked.ok and "cannot be read" in linked.error
+        assert session.starts == 1

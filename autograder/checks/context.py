@@ -75,6 +75,19 @@ def _keras_input(model: Any) -> tuple[int | None, ...] | None:
     return tuple(None if d is None else int(d) for d in inputs[0].shape[1:])
 
 
+TORCH_KINDS = ("torch-model", "torch-class", "torch-model-dict")
+
+
+def probe_preload(lab: Lab) -> tuple[str, ...]:
+    """What a probe process of ``lab`` imports before its first query: PyTorch and the loader of
+    exported programs (which imports ~1,200 modules on first use, ~1 s) when the lab exports
+    PyTorch programs, which its queries load. A module missing in another PyTorch version
+    costs only the time it would have saved."""
+    if not any(lab.kind(name) in TORCH_KINDS for name in lab.spec.names):
+        return ()
+    return ("torch", "torch._export.serde.serialize")
+
+
 class CheckContext:
     """One submission's view for the checks. Never holds or calls student code."""
 
@@ -88,6 +101,7 @@ class CheckContext:
         cells: list[SanitizedCell],
         limits: ExecutionLimits,
         cache_dir: Path | None,
+        probes: ProbeSession | None = None,
     ) -> None:
         self.lab = lab
         self.profile = profile
@@ -97,15 +111,15 @@ class CheckContext:
         self.limits = limits
         self.cache_dir = cache_dir
         self._probes: dict[str, ProbeResult] = {}
+        if probes is not None:
+            self.__dict__["probes"] = probes  # started by the pipeline while the kernel ran
         self._answers: dict[str, DiscussionAnswer] = {}
 
     @cached_property
     def probes(self) -> ProbeSession:
-        """The submission's probe process, started by the first query that needs it; it may
-        read the submission's exported programs (plain files; links are not followed)."""
-        folder = self.artifacts.folder
-        programs = [p for p in folder.glob("*.pt2") if p.is_file() and not p.is_symlink()] if folder else []
-        return ProbeSession(self.limits, readable=programs)
+        """The submission's probe process (started by the first query that needs it, unless the
+        pipeline started it early); exported programs are copied in for it (links refused)."""
+        return ProbeSession(self.limits, preload=probe_preload(self.lab))
 
     def close(self) -> None:
         """Stop what the checks started (the probe process); the context is done."""
@@ -214,7 +228,7 @@ class CheckContext:
         """The outputs of ``name`` on ``x``, with ``x`` fed in the input shape the model declares
         where only its layout differs (:func:`fit_input`): the note says so."""
         kind = self.lab.kind(name)
-        if kind in ("torch-model", "torch-class", "torch-model-dict"):
+        if kind in TORCH_KINDS:
             # The program was exported for the contract's input shape (batch dynamic): that is
             # the shape it declares, and the only one it accepts.
             fitted, note = fit_input(x, self.lab.name_spec(name).input)

@@ -3,8 +3,8 @@
 The grading process never imports or calls student code; it writes the inputs, asks
 ``autograder.execution._child.probe_main`` in another process under the sandbox's limits and in the same
 jail as the kernel (``isolation.py``: its own user, no network, a filesystem with only
-Python, its folder and the submission's exported files), and reads back plain ``.npy``
-outputs.
+Python and its own folder, into which the exported programs a query needs are copied),
+and reads back plain ``.npy`` outputs.
 
 One :class:`ProbeSession` serves one submission's checks: its process starts once (Python,
 NumPy, and PyTorch when a program is run) and answers every query in turn, so a lab with
@@ -29,7 +29,7 @@ import tempfile
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -83,6 +83,8 @@ class _Process:
     root: Path
     work: Path
     uid: int
+    programs: dict[Path, Path] = field(default_factory=dict)
+    """The exported programs copied into ``work``, by their path in the export folder."""
 
     def stop(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -98,16 +100,18 @@ class _Process:
 
 
 class ProbeSession:
-    """A probe process for one submission, started on the first query.
+    """A probe process for one submission, started on the first query or by :meth:`start`.
 
-    ``readable``: files or folders the process may read besides its own (the submission's
-    exported programs). Use it as a context manager, or call :meth:`close`; a session that
-    is garbage-collected stops its process too.
+    ``preload``: modules it imports before its first query (PyTorch for a lab whose queries
+    load exported programs), so that a session started while the kernel runs has them
+    ready. A query's exported program is copied into the process's own folder, so the jail
+    needs no path of the submission's. Use it as a context manager, or call :meth:`close`;
+    a session that is garbage-collected stops its process too.
     """
 
-    def __init__(self, limits: ExecutionLimits, *, readable: Sequence[Path] = ()) -> None:
+    def __init__(self, limits: ExecutionLimits, *, preload: Sequence[str] = ()) -> None:
         self.limits = limits
-        self.readable = tuple(Path(p).resolve() for p in readable)
+        self.preload = tuple(preload)
         self.starts = 0
         """Processes started so far (a query that crashed its process costs one more)."""
         # The running process, in a list the finalizer shares: a session dropped without
@@ -126,6 +130,12 @@ class ProbeSession:
         while self._running:
             self._running.pop().stop()
 
+    def start(self) -> None:
+        """Start the process now (it imports ``preload`` meanwhile), not at the first query."""
+        if not self._running or self._running[0].popen.poll() is not None:
+            self.close()
+            self._start()
+
     def _start(self) -> _Process:
         root = Path(tempfile.mkdtemp(prefix="autograder-probe-"))
         root.chmod(0o711)
@@ -136,8 +146,7 @@ class ProbeSession:
         jail = isolation.Jail(
             memory_bytes=self.limits.memory_bytes, file_size_bytes=self.limits.file_size_bytes,
             processes=self.limits.processes, isolate=isolate, uid=uid, root=str(root / "jail"),
-            readonly=(*isolation.system_paths(), str(Path(probe_main.__file__).resolve().parent),
-                      *(str(p) for p in self.readable)),
+            readonly=(*isolation.system_paths(), str(Path(probe_main.__file__).resolve().parent)),
             writable=(str(work),), hidden=tuple(str(p) for p in bundled.packaged_copies()), cwd=str(work),
         )
         if isolate:
@@ -149,7 +158,7 @@ class ProbeSession:
             # By path, not ``-m``: importing the autograder package would import the
             # grading stack into a process that needs only NumPy.
             isolation.jailed(root / "jail.json", [sys.executable, "-I", str(Path(probe_main.__file__)),
-                                                  "--serve", str(work)]),
+                                                  "--serve", str(work), *self.preload]),
             cwd=work,
             env={"PATH": "/usr/bin:/bin", "HOME": str(work), "OMP_NUM_THREADS": "1", "USER": "student"},
             stdin=subprocess.PIPE,
@@ -171,14 +180,17 @@ class ProbeSession:
         timeout: float = DEFAULT_TIMEOUT,
     ) -> ProbeResult:
         """Run one query: ``definitions`` (the student's code) executed, then ``task`` on ``inputs``."""
-        if not self._running or self._running[0].popen.poll() is not None:
-            self.close()
-            self._start()
+        self.start()
         process = self._running[0]
         self._queries += 1
         name = f"q{self._queries}"
         query = process.work / name
         query.mkdir()
+        if task.get("program"):
+            try:
+                task = {**task, "program": str(self._copy_in(process, Path(task["program"])))}
+            except OSError as exc:
+                return ProbeResult(False, {}, f"its exported program cannot be read: {exc}")
         (query / "definitions.py").write_text(definitions, encoding="utf-8")
         (query / "task.json").write_text(json.dumps(task), encoding="utf-8")
         for key, value in inputs.items():
@@ -193,6 +205,19 @@ class ProbeSession:
         result = _read_answer(query)
         shutil.rmtree(query, ignore_errors=True)
         return result
+
+    def _copy_in(self, process: _Process, program: Path) -> Path:
+        """A copy of the exported ``program`` in the process's folder (once per process), so
+        that a process started before the export can load it; a link is refused."""
+        copy = process.work / "programs" / f"{len(process.programs)}-{program.name}"
+        if program not in process.programs:
+            copy.parent.mkdir(exist_ok=True)
+            copy.write_bytes(_read_plain(program))
+            if process.uid >= 0:
+                for path in (copy.parent, copy):
+                    os.chown(path, process.uid, process.uid)
+            process.programs[program] = copy
+        return process.programs[program]
 
     def _ask(self, process: _Process, name: str, timeout: float) -> ProbeResult | None:
         """Send the query's name and wait for it to come back; a failure's result, else None."""
@@ -233,6 +258,5 @@ def run_probe(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> ProbeResult:
     """One query in a process of its own (a session of one)."""
-    program = task.get("program")
-    with ProbeSession(limits, readable=[Path(program)] if program else []) as session:
+    with ProbeSession(limits) as session:
         return session.run(definitions, task, inputs, timeout=timeout)

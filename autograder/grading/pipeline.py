@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.artifacts.reader import ArtifactBundle
-from autograder.checks.context import CheckContext
+from autograder.checks.context import CheckContext, probe_preload
 from autograder.checks.scoring import score, zero_parts
 from autograder.config import GradeOptions
 from autograder.course.datasets import check_available
@@ -23,6 +23,7 @@ from autograder.course.labs import Lab, load_lab
 from autograder.errors import ArtifactError, ConfigError, SubmissionError
 from autograder.execution.environment import describe
 from autograder.execution.executor import execute
+from autograder.execution.probe import ProbeSession
 from autograder.execution.sandbox import Sandbox, SandboxPolicy
 from autograder.grading.warmup import warm_up
 from autograder.notebook.load import LoadedNotebook, load_notebook, submission_id
@@ -157,7 +158,12 @@ def _grade_loaded(
     cells, skipped = sanitize(loaded)
     warm_up(lab)
     policy = SandboxPolicy(limits=options.limits, seed=options.seed, device=options.device)
-    with Sandbox(policy, keep=options.keep_workdir) as sandbox:
+    # A PyTorch lab's checks query a probe process that must import torch (~2 s): started now,
+    # it does so while the notebook runs. It is this submission's alone, and stops with it.
+    preload = probe_preload(lab)
+    with Sandbox(policy, keep=options.keep_workdir) as sandbox, ProbeSession(options.limits, preload=preload) as probes:
+        if preload:
+            probes.start()
         sandbox.stage_datasets(lab.spec.datasets, options.profile)
         try:
             outcome = execute(cells, skipped, sandbox, frameworks=lab.spec.frameworks, export_spec=lab.export_spec())
@@ -170,7 +176,7 @@ def _grade_loaded(
             shutil.copytree(outcome.export_dir, keep_artifacts)
         artifacts = ArtifactBundle(outcome.export_dir if outcome.exported else None,
                                    unavailable=unavailable_reason(outcome.record, exported=outcome.exported))
-        return assess(lab, options, loaded, cells, outcome.record, artifacts, base, started)
+        return assess(lab, options, loaded, cells, outcome.record, artifacts, base, started, probes)
 
 
 def unavailable_reason(record: ExecutionRecord, *, exported: bool) -> str:
@@ -213,8 +219,10 @@ def assess(
     artifacts: ArtifactBundle,
     base: dict[str, Any],
     started: float,
+    probes: ProbeSession | None = None,
 ) -> Result:
-    """Check and score what an execution produced: everything after the kernel.
+    """Check and score what an execution produced: everything after the kernel (``probes``:
+    the submission's probe process, if one was started for it).
 
     A regrade calls this with an execution's stored record and artifacts, so a rubric
     change never needs the notebook run again.
@@ -222,7 +230,7 @@ def assess(
     t0 = time.monotonic()
     ctx = CheckContext(
         lab=lab, profile=options.profile, artifacts=artifacts, notebook=loaded,
-        cells=cells, limits=options.limits, cache_dir=options.cache_dir,
+        cells=cells, limits=options.limits, cache_dir=options.cache_dir, probes=probes,
     )
     try:
         parts = score(lab.rubric, ctx, public_only=options.public_only)

@@ -1,6 +1,7 @@
 """The child side of a behaviour probe: runs a student's class or program on given inputs.
 
-Run as ``python -I path/to/probe_main.py --serve FOLDER`` in a process under limits; it
+Run as ``python -I path/to/probe_main.py --serve FOLDER [MODULE...]`` (the modules imported
+before the first query) in a process under limits; it
 imports nothing but NumPy and the standard library (and PyTorch for an exported program).
 It reads query names from stdin, one a line; each names a folder in FOLDER holding
 ``definitions.py`` (the student's definitions), ``task.json`` and the input arrays. The
@@ -137,11 +138,18 @@ def answer(folder: Path) -> None:
     (folder / "report.json").write_text(json.dumps(report), encoding="utf-8")
 
 
-def serve(folder: Path) -> int:
+def serve(folder: Path, preload: list[str]) -> int:
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)  # what the student's code prints is not the grader's business
     os.dup2(quiet, 2)
+    # Imported before the first query arrives, which the grader sends once the kernel is done:
+    # the import (~2 s for torch) overlaps the notebook's run. A failure is left to the queries.
+    for module in preload:
+        try:
+            __import__(module)
+        except Exception:
+            continue
     for line in sys.stdin:
         name = line.strip()
         if name.startswith("q") and name[1:].isdigit():
@@ -151,4 +159,4 @@ def serve(folder: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(Path(sys.argv[2])) if sys.argv[1:2] == ["--serve"] else 2)
+    sys.exit(serve(Path(sys.argv[2]), sys.argv[3:]) if sys.argv[1:2] == ["--serve"] else 2)
