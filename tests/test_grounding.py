@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from autograder.artifacts.reader import HistoryData
-from autograder.discussion.grounding import Claim, check_claims, read_history, read_history_option
+from autograder.discussion.grounding import Claim, ModelFacts, check_claims, read_history, read_history_option
 from autograder.errors import ConfigError
 
 DEEP_GAP = Claim(
@@ -126,7 +127,7 @@ COUNTS = Claim(
     models=["mlp", "cnn"], concept="parameters",
     says=[r"(?P<count>\d{1,3}(?:,\d{3})+|\d+)\s*(?:parameters|weights)\b"],
 )
-COUNTED = {"mlp": 67.0, "cnn": 85066.0}
+COUNTED = {"mlp": ModelFacts(params=67.0), "cnn": ModelFacts(params=85066.0)}
 
 
 @pytest.mark.parametrize(("text", "status", "words"), [
@@ -149,6 +150,32 @@ def test_parameter_counts_are_checked_only_against_a_run() -> None:
     (check,) = check_claims(text, [COUNTS], {}, {})
     assert check.status == "unchecked" and "not exported" in check.message
     # A count that is not the exported MLP's may be the CNN's, which did not export: not a contradiction.
-    (check,) = check_claims("The CNN has 85,066 parameters.", [COUNTS], {}, {"mlp": 67.0})
+    (check,) = check_claims("The CNN has 85,066 parameters.", [COUNTS], {}, {"mlp": ModelFacts(params=67.0)})
     assert check.status == "unchecked" and "`cnn` was not exported" in check.message
     assert check_claims("The CNN is deeper.", [COUNTS], {}, COUNTED) == ()
+
+
+# The rubric's claim of keras-cnn-regularisation's padding-stride question.
+MAPS = next(Claim.model_validate(c) for p in yaml.safe_load(
+    (Path(__file__).resolve().parents[1] / "rubrics" / "keras-cnn-regularisation.yaml").read_text())["parts"]
+    for check in p["checks"] if check["check"] == "discussion" for c in check["args"].get("claims", [])
+    if c["kind"] == "smaller-maps")
+STRIDED_SMALLER = {"cnn": ModelFacts(feature_map=(13, 13)), "cnn_strided": ModelFacts(feature_map=(3, 3))}
+
+
+@pytest.mark.parametrize(("text", "facts", "status"), [
+    ("The stride of 2 halved the feature maps, so the strided model computes far less.", STRIDED_SMALLER, "agrees"),
+    # The case: the reversed statement, against the student's own strided model.
+    ("A larger stride makes the feature maps larger, so the model sees more detail.", STRIDED_SMALLER, "disagrees"),
+    # A student whose strided model kept bigger maps (padding changed too) is right to say so.
+    ("Using stride made the maps larger in my model.",
+     {"cnn": ModelFacts(feature_map=(5, 5)), "cnn_strided": ModelFacts(feature_map=(14, 14))}, "agrees"),
+    ("The stride reduced the feature maps.", {"cnn": ModelFacts(feature_map=(5, 5))}, "unchecked"),
+])
+def test_what_an_answer_says_strides_did_to_the_feature_maps_is_compared_with_its_models(
+        text: str, facts: dict[str, ModelFacts], status: str) -> None:
+    (check,) = check_claims(text, [MAPS], {}, facts)
+    assert (check.status, check.concept) == (status, "stride-shapes"), check.message
+    if status != "unchecked":
+        assert "`cnn_strided`" in check.message and "x" in check.message
+    assert check_claims(text, [MAPS], {}) == ()  # a text graded alone: no models to compare with

@@ -90,6 +90,15 @@ def _spatial_rows(model: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def feature_map(model: Any) -> tuple[int, ...] | None:
+    """The spatial size of ``model``'s last convolution or pooling output (None: it has none,
+    or the size is not fixed)."""
+    rows = _spatial_rows(model)
+    if not rows or any(d is None for d in rows[-1]["found"]):
+        return None
+    return tuple(int(d) for d in rows[-1]["found"])
+
+
 @register("conv-shapes")
 def conv_shapes(ctx: CheckContext, *, name: str, compare_to: str | None = None) -> Outcome:
     """Every convolution and pooling layer of ``name`` has the output size its input, kernel,

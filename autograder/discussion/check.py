@@ -15,9 +15,10 @@ from typing import Any, Literal
 from autograder.artifacts.reader import HistoryData
 from autograder.check_registry import Outcome, register
 from autograder.checks.context import CheckContext
+from autograder.checks.structure import feature_map
 from autograder.course.labs import Lab, load_lab
 from autograder.discussion.concepts import AnswerGrade, DiscussionRubric, grade_answer
-from autograder.discussion.grounding import Claim
+from autograder.discussion.grounding import Claim, ModelFacts
 from autograder.errors import ArtifactError, AutograderError, ConfigError
 from autograder.notebook.answers import find_answer
 from autograder.notebook.load import load_notebook
@@ -72,13 +73,19 @@ def _histories(ctx: CheckContext, claims: list[Claim]) -> dict[str, HistoryData]
     return found
 
 
-def _param_counts(ctx: CheckContext, claims: list[Claim]) -> dict[str, float]:
-    found: dict[str, float] = {}
-    for name in sorted({n for c in claims if c.kind == "param-count" for n in c.models}):
+def _model_facts(ctx: CheckContext, claims: list[Claim]) -> dict[str, ModelFacts]:
+    """What the run exported about each model a claim is about; a model that was not exported
+    (or cannot be read) is left out, and its claims are reported as unchecked."""
+    counted = {n for c in claims if c.kind == "param-count" for n in c.models}
+    mapped = {n for c in claims if c.kind == "smaller-maps" for n in (c.first, c.second)}
+    found: dict[str, ModelFacts] = {}
+    for name in sorted(counted | mapped):
         try:
-            found[name] = float(ctx.param_count(name))
+            params = float(ctx.param_count(name)) if name in counted else None
+            keras = name in mapped and ctx.lab.kind(name) == "keras-model"
+            found[name] = ModelFacts(params, feature_map(ctx.artifacts.keras_model(name)) if keras else None)
         except AutograderError:
-            continue  # not exported, or not loadable: the claim is reported as unchecked
+            continue
     return found
 
 
@@ -110,7 +117,7 @@ def discussion(ctx: CheckContext, *, tag: str, **settings: Any) -> Outcome:
     grade = grade_answer(
         answer.text, rubric, total=total or 1.0, question=answer.question, placeholder=spec.placeholder,
         other_answers=others, other_questions=other_questions(ctx.lab, tag), histories=_histories(ctx, rubric.claims),
-        statements=ctx.lab.statements(tag), facts=_param_counts(ctx, rubric.claims), memo=ctx.lab.course.memo,
+        statements=ctx.lab.statements(tag), facts=_model_facts(ctx, rubric.claims), memo=ctx.lab.course.memo,
     )
     evidence = {
         # The answer itself, so a reviewer reads it beside the grader's evidence without the notebook.

@@ -55,7 +55,7 @@ from autograder.artifacts.reader import HistoryData
 from autograder.course.memo import CourseMemo
 from autograder.discussion.classifiers import ConceptProbes, concept_probes
 from autograder.discussion.embedding import Embedder, EmbedderUnavailable, load_embedder
-from autograder.discussion.grounding import Claim, ClaimCheck, check_claims, pattern_text
+from autograder.discussion.grounding import Claim, ClaimCheck, ModelFacts, check_claims, pattern_text
 from autograder.discussion.sentences import split_sentences
 
 __all__ = [
@@ -307,7 +307,7 @@ def grade_answer(
     histories: Mapping[str, HistoryData] | None = None,
     statements: Path | None = None,
     method: Literal["embedding", "regex"] | None = None,
-    facts: Mapping[str, float] | None = None,
+    facts: Mapping[str, ModelFacts] | None = None,
     memo: CourseMemo | None = None,
 ) -> AnswerGrade:
     """Grade ``text`` against ``rubric``, out of ``total`` points.
@@ -315,8 +315,8 @@ def grade_answer(
     ``other_answers``: the student's answers to the lab's other questions (by tag), to
     recognise one pasted here; ``other_questions``: the course's other questions (by tag),
     each as its concepts' phrases, to recognise an answer to one of them; ``histories``:
-    the student's exported training histories, and ``facts`` their models' parameter counts
-    by name, for the claims; ``statements``: the
+    the student's exported training histories, and ``facts`` what their exported models are
+    (parameter counts, feature maps) by name, for the claims; ``statements``: the
     question's example statements, whose probes must also read a sentence as a concept
     (:mod:`autograder.discussion.classifiers`), fitted once per ``memo`` (the course's; without
     one, for this answer alone).

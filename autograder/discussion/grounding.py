@@ -23,7 +23,7 @@ from autograder.artifacts.reader import HistoryData
 from autograder.discussion.sentences import split_sentences
 from autograder.errors import ConfigError
 
-__all__ = ["Claim", "ClaimCheck", "check_claims", "read_history", "read_history_option"]
+__all__ = ["Claim", "ClaimCheck", "ModelFacts", "check_claims", "read_history", "read_history_option"]
 
 
 class Claim(BaseModel):
@@ -37,13 +37,15 @@ class Claim(BaseModel):
     where ``names`` tells how students call each model). ``param-count``: every number of
     parameters the answer states (the ``count`` group of each match of ``says``) is the
     parameter count of one of the exported ``models``, within half a percent.
+    ``smaller-maps``: ``first``'s last convolution or pooling output has fewer positions
+    (height x width) than ``second``'s, in the models the student exported.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
     description: str
-    kind: Literal["larger-gap", "higher-metric", "onset-epoch", "param-count"]
+    kind: Literal["larger-gap", "higher-metric", "onset-epoch", "param-count", "smaller-maps"]
     says: list[str] = Field(description="patterns (case-insensitive) of sentences making the claim")
     opposite: list[str] = Field(default_factory=list, description="patterns of the opposite claim")
     first: str = ""
@@ -67,6 +69,15 @@ class ClaimCheck:
     status: ClaimStatus
     message: str
     concept: str = ""
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the student's run exported about one model, for the claims about it."""
+
+    params: float | None = None
+    feature_map: tuple[int, ...] | None = None
+    """The spatial size of its last convolution or pooling output (None: it has none)."""
 
 
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
@@ -142,12 +153,12 @@ def _named_before(claim: Claim, match: re.Match[str]) -> list[str]:
     return [named] if named is not None and last[named] >= 0 else claim.histories
 
 
-def _counts(claim: Claim, sentences: list[str], facts: Mapping[str, float]) -> ClaimCheck | None:
+def _counts(claim: Claim, sentences: list[str], facts: Mapping[str, ModelFacts]) -> ClaimCheck | None:
     """Every parameter count the answer states, against the exported models' counts."""
     stated = [m for s in sentences for p in claim.says for m in re.finditer(p, pattern_text(s), re.IGNORECASE)]
     if not stated:
         return None
-    known = {n: facts[n] for n in claim.models if n in facts}
+    known = {n: count for n in claim.models if n in facts and (count := facts[n].params) is not None}
     if not known:
         return ClaimCheck(claim.id, "unchecked", "You state parameter counts; the models were not exported, so "
                           "they could not be compared.", claim.concept)
@@ -174,8 +185,28 @@ def _counts(claim: Claim, sentences: list[str], facts: Mapping[str, float]) -> C
                       claim.concept)
 
 
+def _maps(claim: Claim, claimed: bool, facts: Mapping[str, ModelFacts]) -> ClaimCheck:
+    """Whether ``first``'s last feature map is smaller than ``second``'s, as the answer says."""
+    stated = claim.description if claimed else f"the opposite of “{claim.description}”"
+    sizes = {n: facts[n].feature_map if n in facts else None for n in (claim.first, claim.second)}
+    missing = [n for n, size in sizes.items() if size is None]
+    if missing:
+        return ClaimCheck(claim.id, "unchecked", f"You say {stated}; `{'`, `'.join(missing)}` was not exported as a "
+                          "convolutional model, so the feature maps could not be compared.", claim.concept)
+    first, second = (math.prod(size or ()) for size in sizes.values())
+    figures = ", ".join(f"`{n}` {'x'.join(map(str, size or ()))}" for n, size in sizes.items())
+    if first == second:
+        return ClaimCheck(claim.id, "unchecked", f"You say {stated}; your models' last feature maps are the same "
+                          f"size ({figures}).", claim.concept)
+    if (first < second) == claimed:
+        return ClaimCheck(claim.id, "agrees", f"You say {stated}; your models agree (last feature maps: {figures}).",
+                          claim.concept)
+    return ClaimCheck(claim.id, "disagrees", f"You say {stated}, but your models disagree (last feature maps: "
+                      f"{figures}).", claim.concept)
+
+
 def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryData],
-           facts: Mapping[str, float] | None) -> ClaimCheck | None:
+           facts: Mapping[str, ModelFacts] | None) -> ClaimCheck | None:
     if claim.kind == "param-count":
         # Without a run (grading a text alone) there is nothing to compare a count with.
         return None if facts is None else _counts(claim, sentences, facts)
@@ -183,6 +214,8 @@ def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryDa
     if statement is None:
         return None
     match, claimed = statement
+    if claim.kind == "smaller-maps":
+        return None if facts is None else _maps(claim, claimed, facts)
     if claim.kind == "onset-epoch":
         try:
             epoch = int(match.group("epoch"))
@@ -218,9 +251,9 @@ def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryDa
 
 
 def check_claims(text: str, claims: list[Claim], histories: Mapping[str, HistoryData],
-                 facts: Mapping[str, float] | None = None) -> tuple[ClaimCheck, ...]:
-    """The claims ``text`` makes, each compared with ``histories`` and ``facts`` (the exported
-    models' parameter counts, by name; None: no run to compare counts with, so they are not
+                 facts: Mapping[str, ModelFacts] | None = None) -> tuple[ClaimCheck, ...]:
+    """The claims ``text`` makes, each compared with ``histories`` and ``facts`` (what the run
+    exported about each model, by name; None: no run, so claims about models are not
     checked); those it does not make are left out."""
     sentences = split_sentences(text)
     checked = (_check(claim, sentences, histories, facts) for claim in claims)
