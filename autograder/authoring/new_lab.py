@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +48,13 @@ POINTS = {"shape": 2, "architecture": 6, "params": 4, "accuracy": 10, "rmse": 10
 _LAB_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Draft:
     """The lab as written, and what the author should know about it."""
 
     lab_yaml: dict[str, Any]
     rubric: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
+    notes: list[str]
 
 
 def describe(solution: Path, regions: SolutionRegions, frameworks: tuple[str, ...], out: Path,
@@ -163,19 +163,20 @@ def _discussion(question: Question) -> dict[str, Any]:
 def draft_lab(lab_id: str, title: str, regions: SolutionRegions, bundle: ArtifactBundle,
               datasets: tuple[str, ...] = ()) -> Draft:
     """The contract and rubric of a lab whose solution defined ``regions`` and exported ``bundle``."""
-    draft = Draft({}, {})
+    notes: list[str] = []
     names: dict[str, Any] = {}
     arrays = {n: bundle.array(n) for n, e in bundle.manifest.items() if e.status == "ok" and e.kind == "array"}
     parts: dict[str, dict[str, Any]] = {}
     for item in regions.names:
         entry = bundle.manifest.get(item.name)
         if entry is None or entry.status != "ok":
-            why = (entry.type if entry and entry.type else entry.status if entry else "not exported")
-            draft.notes.append(f"`{item.name}` left out: not a gradable kind ({why})")
+            why = ("not exported" if entry is None else f"not a gradable kind ({entry.type})"
+                   if entry.status == "skipped" else f"it could not be exported ({entry.message or entry.status})")
+            notes.append(f"`{item.name}` left out: {why}")
             continue
         names[item.name] = ({"kind": entry.kind, "input": entry.input, "dtype": entry.dtype}
                             if entry.kind == "torch-model" else entry.kind)
-        checks = _checks_for(item, entry, bundle, arrays, draft.notes)
+        checks = _checks_for(item, entry, bundle, arrays, notes)
         if checks:
             title_ = item.part or "Solution"
             part = parts.setdefault(title_, {"id": _slug(title_, f"part-{len(parts) + 1}"), "title": title_,
@@ -184,15 +185,14 @@ def draft_lab(lab_id: str, title: str, regions: SolutionRegions, bundle: Artifac
     for question in regions.questions:
         parts[f"q:{question.tag}"] = {"id": f"discussion-{question.tag}", "title": question.heading or question.tag,
                                      "checks": [_discussion(question)]}
-    draft.lab_yaml = {
+    lab_yaml = {
         "id": lab_id, "title": title, "frameworks": _frameworks(regions.packages),
         "packages": list(regions.packages),
         **({"profiles": ["full", "smoke"], "datasets": list(datasets)} if datasets else {}), "names": names,
         "discussions": {q.tag: {"heading": q.heading or q.tag} for q in regions.questions},
     }
     total = sum(c["points"] for p in parts.values() for c in p["checks"])
-    draft.rubric = {"lab": lab_id, "total": total, "parts": list(parts.values())}
-    return draft
+    return Draft(lab_yaml, {"lab": lab_id, "total": total, "parts": list(parts.values())}, notes)
 
 
 _HEADER = """\
