@@ -130,14 +130,21 @@ def data_digest(path: Path, profile: str, datasets: Iterable[str],
     return digest.hexdigest()[:16]
 
 
+def framework_versions() -> str:
+    """The installed versions of what a reference trains with: a change trains it again."""
+    found = []
+    for package in ("tensorflow", "tensorflow-cpu", "keras", "torch", "numpy", "scikit-learn"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found.append(f"{package}={metadata.version(package)}")
+    return "".join(found)
+
+
 def recipe_key(path: Path, profile: str, data: str) -> str:
     """The identity of a reference training: its recipe (the module's source, or what a
     reference of another kind says its recipe is), framework versions, profile, data digest."""
     recipe = getattr(load_reference_module(path), "recipe_source", None)
     digest = hashlib.sha256(recipe() if recipe is not None else path.read_bytes())
-    for package in ("tensorflow", "tensorflow-cpu", "keras", "torch", "numpy", "scikit-learn"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            digest.update(f"{package}={metadata.version(package)}".encode())
+    digest.update(framework_versions().encode())
     digest.update(f"{profile};{data}".encode())
     return digest.hexdigest()[:16]
 

@@ -20,7 +20,6 @@ then names it as ``reference:``.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import functools
 import hashlib
@@ -28,7 +27,6 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +39,7 @@ from autograder.config import ExecutionLimits
 from autograder.course.datasets import load_dataset
 from autograder.course.folder import Course
 from autograder.course.labs import Lab, load_lab
-from autograder.course.reference import default_cache_dir
+from autograder.course.reference import default_cache_dir, framework_versions
 from autograder.errors import ConfigError, ReferenceTrainingError, SubmissionError
 from autograder.execution.executor import execute
 from autograder.execution.resources import available_memory, cpu_count, thread_share
@@ -113,9 +111,7 @@ class SolutionReference:
 
     def _run_key(self, lab: Lab, profile: str) -> str:
         digest = hashlib.sha256(json.dumps([self._code, lab.export_spec(), lab.spec.frameworks]).encode())
-        for package in ("tensorflow", "tensorflow-cpu", "keras", "torch", "numpy", "scikit-learn"):
-            with contextlib.suppress(metadata.PackageNotFoundError):
-                digest.update(f"{package}={metadata.version(package)}".encode())
+        digest.update(framework_versions().encode())
         for name in lab.spec.datasets:
             digest.update(f"{name}:{load_dataset(name, profile).digest};".encode())
         return digest.hexdigest()[:16]
