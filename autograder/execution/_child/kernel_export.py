@@ -109,17 +109,19 @@ def _autograder_export(spec: dict[str, dict[str, Any]], outdir: str, namespace: 
             return None
 
     def describe_model(kind: str, model: Any) -> dict[str, Any]:
-        # Which of the other names' arrays the model takes, for its data checks and export.
+        # Which of the other names' arrays the model takes, for its data checks and export
+        # (with the dtype it took the first of them in: what a PyTorch model is exported for).
         accepts: dict[str, list[int]] = {}
-        dtype = "float32"
+        dtypes: list[str] = []
         for other in spec:
             value = namespace.get(other)
             if value is None or describe_kind(value) != "array" or len(getattr(value, "shape", ())) < 2:
                 continue
             tried = try_model(kind, model, value)
             if tried is not None:
-                accepts[other], dtype = tried
-        return {"accepts": accepts, "dtype": dtype}
+                accepts[other] = tried[0]
+                dtypes.append(tried[1])
+        return {"accepts": accepts, "dtype": dtypes[0] if dtypes else "float32"}
 
     def export_one(name: str, entry: dict[str, Any]) -> dict[str, Any]:
         kind = entry["kind"]
