@@ -33,15 +33,11 @@ from autograder.artifacts.reader import ArtifactBundle, ManifestEntry
 from autograder.authoring.release import make_template
 from autograder.authoring.solution_regions import Question, SolutionName, SolutionRegions, read_regions
 from autograder.authoring.stated_rules import lab_rules
-from autograder.config import ExecutionLimits
 from autograder.course.folder import Course
 from autograder.course.labs import load_lab
 from autograder.discussion.sentences import split_sentences
-from autograder.errors import ConfigError, SubmissionError
-from autograder.execution.executor import execute
-from autograder.execution.sandbox import Sandbox, SandboxPolicy
-from autograder.grading.pipeline import sanitize
-from autograder.notebook.load import load_notebook
+from autograder.errors import ConfigError
+from autograder.grading.solution_reference import run_solution
 
 # Points per generated check; the total is their sum.
 POINTS = {"shape": 2, "architecture": 6, "params": 4, "accuracy": 10, "rmse": 10, "history": 4, "discussion": 10}
@@ -61,22 +57,8 @@ def describe(solution: Path, regions: SolutionRegions, frameworks: tuple[str, ..
              datasets: tuple[str, ...] = ()) -> ArtifactBundle:
     """Run ``solution`` once in the sandbox (on the small profile of ``datasets``) and export each
     region name as what it turns out to be."""
-    cells, skipped = sanitize(load_notebook(solution))
-    with Sandbox(SandboxPolicy(limits=ExecutionLimits(), seed=1, device="cpu")) as sandbox:
-        sandbox.stage_datasets(datasets, "smoke")
-        try:
-            outcome = execute(cells, skipped, sandbox, frameworks=frameworks,
-                              export_spec={n.name: {"kind": "auto"} for n in regions.names})
-        except SubmissionError as exc:
-            raise ConfigError(f"{solution} could not run: {exc}") from exc
-        failed = [c for c in outcome.record.cells if c.status in ("error", "timeout")]
-        if failed:
-            raise ConfigError(f"{solution} failed in cell {failed[0].index} ({failed[0].error or failed[0].status}): "
-                              "a lab's solution must run cleanly from top to bottom")
-        if not outcome.exported:
-            raise ConfigError(f"the names of {solution} could not be read after it ran")
-        shutil.copytree(outcome.export_dir, out)
-    return ArtifactBundle(out)
+    return run_solution(solution, {n.name: {"kind": "auto"} for n in regions.names}, out, frameworks=frameworks,
+                        datasets=datasets, profile="smoke", seed=1)
 
 
 def _frameworks(packages: tuple[str, ...]) -> list[str]:

@@ -39,6 +39,7 @@ from autograder.config import ExecutionLimits
 from autograder.course.datasets import load_dataset
 from autograder.course.folder import Course
 from autograder.course.labs import Lab, load_lab
+from autograder.course.memo import FileVersions, file_versions
 from autograder.course.reference import default_cache_dir, framework_versions
 from autograder.errors import ConfigError, ReferenceTrainingError, SubmissionError
 from autograder.execution.executor import execute
@@ -63,9 +64,38 @@ def _rmse(ctx: CheckContext, args: dict[str, Any]) -> float:
 MEASURES: dict[str, Callable[[CheckContext, dict[str, Any]], float]] = {"accuracy": _accuracy, "rmse": _rmse}
 
 
+def run_solution(path: Path, export_spec: dict[str, dict[str, Any]], out: Path, *, frameworks: tuple[str, ...],
+                 datasets: tuple[str, ...], profile: str, seed: int,
+                 threads: tuple[tuple[str, str], ...] = ()) -> ArtifactBundle:
+    """Run the solution notebook at ``path`` in the sandbox and copy what it exported (``export_spec``)
+    to ``out``. A solution that does not run cleanly is the course's error, naming the cell."""
+    cells, skipped = sanitize(load_notebook(path))
+    policy = SandboxPolicy(limits=ExecutionLimits(), seed=seed, device="cpu", threads=threads)
+    with Sandbox(policy) as sandbox:
+        sandbox.stage_datasets(datasets, profile)
+        try:
+            outcome = execute(cells, skipped, sandbox, frameworks=frameworks, export_spec=export_spec)
+        except SubmissionError as exc:
+            raise ReferenceTrainingError(f"the solution {path} could not run: {exc}") from exc
+        failed = [c for c in outcome.record.cells if c.status in ("error", "timeout")]
+        if failed:
+            raise ReferenceTrainingError(
+                f"the solution {path} failed in cell {failed[0].index} ({failed[0].error or failed[0].status}): "
+                "a lab's solution is its reference and must run cleanly from top to bottom")
+        if not outcome.exported:
+            raise ReferenceTrainingError(f"the names of the solution {path} could not be read after it ran")
+        shutil.copytree(outcome.export_dir, out)
+    return ArtifactBundle(out)
+
+
 def load(path: Path) -> SolutionReference:
     """The entry point ``autograder.references`` names for ``.ipynb`` references."""
     return SolutionReference(path)
+
+
+@functools.cache
+def _load_lab(lab_id: str, root: Path, versions: FileVersions) -> Lab:
+    return load_lab(lab_id, Course(root))
 
 
 class SolutionReference:
@@ -76,8 +106,12 @@ class SolutionReference:
 
     @property
     def lab(self) -> Lab:
-        # Read each time: the rubric and contract may change while the notebook does not.
-        return load_lab(self.path.parent.name, Course(self.path.parents[2]))
+        # Read again when the contract or the rubric changes (the notebook may not); asked on every
+        # grading's data and every run, so not parsed each time.
+        course = Course(self.path.parents[2])
+        lab_id = self.path.parent.name
+        files = [self.path.parent / "lab.yaml", course.rubrics / f"{lab_id}.yaml"]
+        return _load_lab(lab_id, course.root, file_versions(files))
 
     @property
     def SEEDS(self) -> tuple[int, ...]:
@@ -135,32 +169,19 @@ class SolutionReference:
         return ArtifactBundle(folder)
 
     def _execute(self, lab: Lab, seed: int, profile: str, folder: Path) -> None:
-        cells, skipped = sanitize(load_notebook(self.path))
         # Seeds run side by side (PARALLEL_SEEDS): each kernel gets its share of the cores.
         threads = tuple(thread_share(cpu_count(), self.PARALLEL_SEEDS).items())
-        policy = SandboxPolicy(limits=ExecutionLimits(), seed=seed, device="cpu", threads=threads)
-        with Sandbox(policy) as sandbox:
-            sandbox.stage_datasets(lab.spec.datasets, profile)
-            try:
-                outcome = execute(cells, skipped, sandbox, frameworks=lab.spec.frameworks,
-                                  export_spec=lab.export_spec())
-            except SubmissionError as exc:
-                raise ReferenceTrainingError(f"the solution of {lab.id} ({self.path}) could not run: {exc}") from exc
-            failed = [c for c in outcome.record.cells if c.status in ("error", "timeout")]
-            if failed:
-                raise ReferenceTrainingError(
-                    f"the solution of {lab.id} ({self.path}) failed in cell {failed[0].index}: "
-                    f"{failed[0].error or failed[0].status}; it is the lab's reference, so it must run cleanly")
-            bundle = ArtifactBundle(outcome.export_dir if outcome.exported else None)
-            wrong = {n: e.message or e.status for n, e in bundle.manifest.items() if e.status != "ok"}
-            if not bundle.manifest or wrong:
-                what = "; ".join(f"{n}: {why}" for n, why in wrong.items()) or "nothing was exported"
-                raise ConfigError(f"the solution of {lab.id} does not define its contract's names as lab.yaml "
-                                  f"says ({what}): fix the solution or the `names:` of lab.yaml")
-            staging = folder.parent / f"{folder.name}.{os.getpid()}.tmp"
+        staging = folder.parent / f"{folder.name}.{os.getpid()}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        bundle = run_solution(self.path, lab.export_spec(), staging, frameworks=lab.spec.frameworks,
+                              datasets=lab.spec.datasets, profile=profile, seed=seed, threads=threads)
+        wrong = {n: e.message or e.status for n, e in bundle.manifest.items() if e.status != "ok"}
+        if not bundle.manifest or wrong:
             shutil.rmtree(staging, ignore_errors=True)
-            shutil.copytree(outcome.export_dir, staging)
-            os.replace(staging, folder)
+            what = "; ".join(f"{n}: {why}" for n, why in wrong.items()) or "nothing was exported"
+            raise ConfigError(f"the solution of {lab.id} does not define its contract's names as lab.yaml "
+                              f"says ({what}): fix the solution or the `names:` of lab.yaml")
+        os.replace(staging, folder)
 
     def data(self, profile: str) -> dict[str, np.ndarray[Any, Any]]:
         bundle = self.run(self.SEEDS[0], profile)
