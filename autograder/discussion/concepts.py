@@ -30,8 +30,10 @@ sentence that does not clearly lead the others (by ``probe_lead``) must also be 
 the concept by its probe (:mod:`autograder.discussion.classifiers`): keyword salad holds the words and
 sits near the paraphrases, but reads as no concept. Misconceptions cost points when a sentence makes them; claims about
 the student's own run are checked against their curves (:mod:`autograder.discussion.grounding`).
-The confidence is the share of the points decided away from a threshold; a pattern hit
-in a sentence the model finds unrelated is undecided too, and goes to a person.
+The confidence is that of the closest call: each concept's margin (how far its similarity,
+lead or probe likelihood is from the threshold that decided it) against ``doubt``, the
+smallest of them; a pattern hit in a sentence the model finds unrelated is a close call
+too, and goes to a person.
 
 The method and its thresholds were chosen on measured agreement with an instructor's
 points, on one half of a labelled set (``benchmarks/discussion_agreement.py``); the
@@ -128,7 +130,10 @@ class DiscussionRubric(BaseModel):
                               "other concepts by this much stands, whatever its probe says")
     max_density: float = Field(default=25.0, description="pattern matches per 100 words above which the "
                                "answer reads as keyword stuffing: patterns stop counting and a person reviews it")
-    band: float = Field(default=0.03, description="a similarity this close to a threshold is undecided")
+    band: float = Field(default=0.03, description="how far a pattern's sentence may trail the others' average "
+                        "and still be about the concept; also the margin of a pattern found in no such sentence")
+    doubt: float = Field(default=0.1, gt=0, description="a concept decided closer than this to its threshold "
+                         "(in similarity or probe likelihood) makes the grade unsure, in proportion")
     misconception: float = Field(default=0.72, description="similarity for a misconception's paraphrase")
     off_topic: float = Field(default=0.35, description="below this for every concept, the answer is off-topic")
     confidence_bar: float = Field(default=0.75, description="below this confidence, a person reviews the answer")
@@ -155,6 +160,8 @@ class ConceptHit:
     similarity: float | None
     evidence: str = ""
     note: str = ""
+    margin: float | None = None
+    """How far the call was from going the other way, in similarity (positive: covered)."""
 
 
 @dataclass(frozen=True)
@@ -491,10 +498,10 @@ def _grade_embedding(
                            "this question here.", 0.0, total, 0.6, "embedding")
     if max(best_sim, default=0.0) < rubric.off_topic:
         return AnswerGrade("off-topic", "The answer does not address the question: reread it and answer what "
-                           "it asks.", 0.0, total, _certainty(max(best_sim), rubric.off_topic, rubric.band),
+                           "it asks.", 0.0, total, _certainty(max(best_sim), rubric.off_topic, rubric.doubt),
                            "embedding")
     points: dict[str, float] = {}
-    undecided: list[bool] = []
+    margins: list[float] = []
     # Which concepts' patterns each unit holds.
     found = np.array([[_matches(c.any, unit) for c in rubric.concepts] for unit in masked_units], dtype=bool)
     usable = found.copy()
@@ -521,34 +528,36 @@ def _grade_embedding(
                  & (matrix[:, j] >= nearest_other - rubric.pattern_margin))
         hit_sim = float(matrix[about, j].max()) if about.any() else None
         support = -1.0  # how far the sentence that earns the concept leads the question's others
-        if hit_sim is not None and hit_sim >= rubric.confirm:
-            covered, unsure = True, abs(hit_sim - rubric.confirm) < rubric.band
+        # How far the call is from going the other way, by the closer of the two ways to the concept.
+        by_pattern = -1.0 if hit_sim is None else hit_sim - rubric.confirm
+        by_meaning = max(min(sim - rubric.match, lead - rubric.specificity), sim - rubric.strong)
+        margin = max(by_pattern, by_meaning)
+        covered = margin >= 0
+        if by_pattern >= 0:
             support = float(leads[about & (matrix[:, j] >= rubric.confirm)].max())
-        elif sim >= rubric.strong or (sim >= rubric.match and lead >= rubric.specificity):
-            covered, unsure = True, abs(sim - rubric.match) < rubric.band or abs(sim - rubric.strong) < rubric.band
+        elif covered:
             support = lead
-        else:
-            # The words without the meaning, or a near miss of a paraphrase: a person decides.
-            covered = False
-            unsure = bool(found[:, j].any()) or (sim >= rubric.match - rubric.band and lead >= rubric.specificity)
+        elif found[:, j].any():
+            # The words without the meaning: as close a call as they come, a person decides.
+            margin = max(margin, -rubric.band)
         read_as = probes.probability(concept.id, u) if probes else None
-        if read_as is not None:
+        if read_as is not None and covered and support < rubric.probe_lead:
             # Found by the rules, but not in a sentence clearly about it: the probe must also
             # read some sentence as the concept (keyword salad reads as none).
             likeliest = float(np.where(blocked[:, j], 0.0, read_as).max())
-            if covered and likeliest < rubric.probe_floor and support < rubric.probe_lead:
-                covered = False
-                unsure = unsure or likeliest >= rubric.probe_floor - 0.1  # a near veto goes to a person
+            margin = min(margin, likeliest - rubric.probe_floor)
+            covered = margin >= 0
         points[concept.id] = weight if covered else 0.0
-        undecided.append(unsure or suspicious)
+        margins.append(0.0 if suspicious else margin)
     notes = _apply_claims(points, claims)
     hits_out = tuple(
-        ConceptHit(c.id, c.description, w, points[c.id], s, e if points[c.id] > 0 else "", notes.get(c.id, ""))
-        for c, w, s, e in zip(rubric.concepts, weights, best_sim, evidence, strict=True)
+        ConceptHit(c.id, c.description, w, points[c.id], s, e if points[c.id] > 0 else "", notes.get(c.id, ""), m)
+        for c, w, s, e, m in zip(rubric.concepts, weights, best_sim, evidence, margins, strict=True)
     )
     earned = max(0.0, sum(points.values()) - penalty)
-    weight_sum = sum(weights) or 1.0
-    confidence = 1.0 - sum(w for w, u in zip(weights, undecided, strict=True) if u) / weight_sum
+    # A grade is as sure as its closest call: one concept near its threshold moves it by that concept's points.
+    confidence = min((min(1.0, abs(m) / rubric.doubt) for m, w in zip(margins, weights, strict=True) if w > 0),
+                     default=1.0)
     if any(c.status == "unchecked" for c in claims):
         confidence *= 0.9
     return AnswerGrade("graded", _message(hits_out, wrong, claims), earned, total, confidence, "embedding",
