@@ -4,6 +4,7 @@ parts as if the notebook had not run (nothing is executed, so it takes seconds).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from autograder.artifacts.reader import ArtifactBundle
@@ -39,12 +40,13 @@ REWORDED = "student-99-reworded"
 
 
 def write_class(lab: Lab, folder: Path, size: int = 10) -> Path:
-    """``size`` students answering compare-models as the labelled set's authors did, and one
-    more whose answer is the first's reworded, written as `autograder grade` writes a class
-    (results, reports, gradebook); one student's `mlp-params` check asks for a person, as a
-    check that could not decide would."""
-    answers = [(f"student-{n:02d}-{a.id}", a.text)
-               for n, a in enumerate(a for a in load_answers() if a.tag == "compare-models")][:size]
+    """``size`` students answering compare-models as the labelled set's authors did (their
+    answers over again when ``size`` is more than there are), and one more whose answer is the
+    first's reworded, written as `autograder grade` writes a class (results, reports,
+    gradebook); one student's `mlp-params` check asks for a person, as a check that could not
+    decide would."""
+    labelled = itertools.cycle(a for a in load_answers() if a.tag == "compare-models")
+    answers = [(f"student-{n:02d}-{a.id}", a.text) for n, a in enumerate(itertools.islice(labelled, size))]
     answers.append((REWORDED, answers[0][1].replace("My ", "The ").replace("came out on top", "won")
                     .replace(" a bit ", " slightly ")))
     out = folder / "out"

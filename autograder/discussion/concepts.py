@@ -162,6 +162,8 @@ class ConceptHit:
     note: str = ""
     margin: float | None = None
     """How far the call was from going the other way, in similarity (positive: covered)."""
+    closest: str = ""
+    """The answer's sentence closest to the concept, whether or not it earned it."""
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,9 @@ class AnswerGrade:
                            "cost": round(self.length.cost, 2)}} if self.length else {}),
         }
 
+
+MISCONCEPTION_CONFIDENCE = 0.5
+"""The most confidence a grade can have when the answer makes a misconception: a person confirms it."""
 
 # Function words: prose has plenty (typically a third of its words), keyword lists few.
 _FUNCTION_WORDS = frozenset(
@@ -551,7 +556,7 @@ def _grade_embedding(
         margins.append(0.0 if suspicious else margin)
     notes = _apply_claims(points, claims)
     hits_out = tuple(
-        ConceptHit(c.id, c.description, w, points[c.id], s, e if points[c.id] > 0 else "", notes.get(c.id, ""), m)
+        ConceptHit(c.id, c.description, w, points[c.id], s, e if points[c.id] > 0 else "", notes.get(c.id, ""), m, e)
         for c, w, s, e, m in zip(rubric.concepts, weights, best_sim, evidence, margins, strict=True)
     )
     earned = max(0.0, sum(points.values()) - penalty)
@@ -560,6 +565,10 @@ def _grade_embedding(
                      default=1.0)
     if any(c.status == "unchecked" for c in claims):
         confidence *= 0.9
+    if wrong:
+        # An answer that makes a misconception is muddled beyond the penalty: instructors' points
+        # for such answers were within one point of the rubric's less than half the time.
+        confidence = min(confidence, MISCONCEPTION_CONFIDENCE)
     return AnswerGrade("graded", _message(hits_out, wrong, claims), earned, total, confidence, "embedding",
                        hits_out, tuple(wrong), claims)
 
