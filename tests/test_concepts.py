@@ -106,6 +106,24 @@ def test_a_misconception_costs_points(mlp: Lab) -> None:
     assert result.misconceptions == ("training longer or a different learning rate cannot fix a linear model",)
     assert "Careful: training longer" in result.message
     assert result.earned == grade(mlp, "baseline-limits", right).earned - 2
+    # Every concept is a clear call, yet a person confirms an answer that makes a misconception.
+    assert not grade(mlp, "baseline-limits", right).needs_review(0.75)
+    assert result.needs_review(0.75) and result.confidence <= 0.5
+
+
+def test_each_concept_call_reports_its_margin_and_the_closest_one_sets_the_confidence(mlp: Lab) -> None:
+    result = grade(mlp, "when-to-stop", GOOD, histories=CURVES)
+    rubric = discussion_rubric(mlp, "when-to-stop")[0]
+    assert all(c.margin is not None and (c.earned > 0) == (c.margin >= 0) for c in result.concepts)
+    closest = min(abs(c.margin or 0.0) for c in result.concepts)
+    assert result.confidence == pytest.approx(min(1.0, closest / rubric.doubt))
+    # Asking for more room around every threshold makes the same grade less sure, not different.
+    wary = rubric.model_copy(update={"doubt": 4 * closest})
+    again = grade_answer(GOOD, wary, total=10, question=question_text(mlp, "when-to-stop"),
+                         other_questions=other_questions(mlp, "when-to-stop"), histories=CURVES,
+                         statements=mlp.statements("when-to-stop"), memo=mlp.course.memo)
+    assert again.earned == result.earned and again.confidence == pytest.approx(0.25)
+    assert again.needs_review(0.75)
 
 
 def test_an_answer_to_another_question_is_recognised(mlp: Lab) -> None:

@@ -162,8 +162,6 @@ class ConceptHit:
     note: str = ""
     margin: float | None = None
     """How far the call was from going the other way, in similarity (positive: covered)."""
-    closest: str = ""
-    """The answer's sentence closest to the concept, whether or not it earned it."""
 
 
 @dataclass(frozen=True)
@@ -556,7 +554,7 @@ def _grade_embedding(
         margins.append(0.0 if suspicious else margin)
     notes = _apply_claims(points, claims)
     hits_out = tuple(
-        ConceptHit(c.id, c.description, w, points[c.id], s, e if points[c.id] > 0 else "", notes.get(c.id, ""), m, e)
+        ConceptHit(c.id, c.description, w, points[c.id], s, e if points[c.id] > 0 else "", notes.get(c.id, ""), m)
         for c, w, s, e, m in zip(rubric.concepts, weights, best_sim, evidence, margins, strict=True)
     )
     earned = max(0.0, sum(points.values()) - penalty)
