@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -116,13 +117,13 @@ def test_each_concept_call_reports_its_margin_and_the_closest_one_sets_the_confi
     rubric = discussion_rubric(mlp, "when-to-stop")[0]
     assert all(c.margin is not None and (c.earned > 0) == (c.margin >= 0) for c in result.concepts)
     closest = min(abs(c.margin or 0.0) for c in result.concepts)
-    assert result.confidence == pytest.approx(min(1.0, closest / rubric.doubt))
+    assert result.confidence == pytest.approx(1 - math.exp(-closest / rubric.doubt))
     # Asking for more room around every threshold makes the same grade less sure, not different.
     wary = rubric.model_copy(update={"doubt": 4 * closest})
     again = grade_answer(GOOD, wary, total=10, question=question_text(mlp, "when-to-stop"),
                          other_questions=other_questions(mlp, "when-to-stop"), histories=CURVES,
                          statements=mlp.statements("when-to-stop"), memo=mlp.course.memo)
-    assert again.earned == result.earned and again.confidence == pytest.approx(0.25)
+    assert again.earned == result.earned and again.confidence == pytest.approx(1 - math.exp(-0.25))
     assert again.needs_review(0.75)
 
 

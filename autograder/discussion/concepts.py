@@ -44,6 +44,7 @@ cannot be loaded.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -132,8 +133,9 @@ class DiscussionRubric(BaseModel):
                                "answer reads as keyword stuffing: patterns stop counting and a person reviews it")
     band: float = Field(default=0.03, description="how far a pattern's sentence may trail the others' average "
                         "and still be about the concept; also the margin of a pattern found in no such sentence")
-    doubt: float = Field(default=0.1, gt=0, description="a concept decided closer than this to its threshold "
-                         "(in similarity or probe likelihood) makes the grade unsure, in proportion")
+    doubt: float = Field(default=0.055, gt=0, description="the scale of a concept call's margin (in similarity or "
+                         "probe likelihood): a grade whose closest call is this far from its threshold is 63% "
+                         "sure (1 - e^-1); at 0.055 the default confidence_bar flags closer than 0.075")
     misconception: float = Field(default=0.72, description="similarity for a misconception's paraphrase")
     off_topic: float = Field(default=0.35, description="below this for every concept, the answer is off-topic")
     confidence_bar: float = Field(default=0.75, description="below this confidence, a person reviews the answer")
@@ -559,7 +561,7 @@ def _grade_embedding(
     )
     earned = max(0.0, sum(points.values()) - penalty)
     # A grade is as sure as its closest call: one concept near its threshold moves it by that concept's points.
-    confidence = min((min(1.0, abs(m) / rubric.doubt) for m, w in zip(margins, weights, strict=True) if w > 0),
+    confidence = min((_certainty(m, 0.0, rubric.doubt) for m, w in zip(margins, weights, strict=True) if w > 0),
                      default=1.0)
     if any(c.status == "unchecked" for c in claims):
         confidence *= 0.9
@@ -571,5 +573,7 @@ def _grade_embedding(
                        hits_out, tuple(wrong), claims)
 
 
-def _certainty(value: float, threshold: float, band: float) -> float:
-    return min(1.0, abs(value - threshold) / band) if band > 0 else 1.0
+def _certainty(value: float, threshold: float, scale: float) -> float:
+    """How sure a call on ``value`` against ``threshold`` is: 0 on it, rising with the distance
+    (never quite 1, so that of two clear calls the less clear still comes first in review)."""
+    return 1.0 - math.exp(-abs(value - threshold) / scale)
