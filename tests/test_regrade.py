@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from autograder.artifacts.store import StaleExecutionError
 from autograder.authoring.release import release
@@ -19,7 +20,8 @@ from autograder.course.folder import find_course
 from autograder.course.labs import Lab, load_lab
 from autograder.errors import ConfigError
 from autograder.grading import pipeline
-from autograder.result import Result
+from autograder.result import CheckResult, Result
+from autograder.review_app.server import ReviewApp
 from tests.test_batch import GOOD, fast_options, notebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -117,6 +119,22 @@ def test_tiny_regrade_equals_a_full_grading_and_starts_no_kernel(
     why = next(c for p in cleo.parts for c in p.checks if c.name == "why-answer")
     assert (why.points, why.review is not None and why.review.suggested_points) == (2, 0)
     assert "cleo,graded," in (out / "gradebook.csv").read_text()
+
+    # Points learned from a review are given again by a regrade: ben handed in ana's answer.
+    (tmp_path / "ana.csv").write_text("submission,part,points,comment\nana,written,0,says nothing of its own\n")
+    apply_review(out, load_review(tmp_path / "ana.csv", out, new_lab), new_lab)
+    response = TestClient(ReviewApp(out, new_lab).app).post("/api/apply-learned", json={"tag": "why"})
+    assert response.status_code == 200, response.text
+
+    def bens(results: list[Result]) -> CheckResult:
+        ben = next(r for r in results if r.submission == "ben")
+        return next(c for p in ben.parts for c in p.checks if c.name == "why-answer")
+
+    learned = bens([Result.read(out / "ben" / "result.json")])
+    assert (learned.points, learned.evidence["learned"]["rubric_points"]) == (0, 2)
+    again = bens(regrade(new_lab, out).results)
+    assert (again.points, again.review, again.evidence["learned"]) == (0, None, learned.evidence["learned"])
+    assert bens([Result.read(out / "ben" / "result.json")]).points == 0
 
     # Up to date for the next `grade` run: nothing is graded again.
     again = run_batch([subs], new_lab, out, options, BatchOptions(workers=1, progress=False))

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from autograder.batch.learned import relearn
+from autograder.batch.review import replace_check
 from autograder.cli import main
 from autograder.course.folder import Course
 from autograder.course.labs import Lab, load_lab
@@ -200,3 +202,26 @@ def test_learned_points_follow_the_reviews_and_never_touch_a_reviewed_answer(cli
     # The grader's own suggestion is still what learning starts from.
     assert [i.suggested for i in app.current().questions[0].items] == [i.suggested for i in after.items]
     assert client.post("/api/apply-learned", json={"tag": "nope"}).status_code == 404
+
+
+def test_a_regrade_gives_the_learned_points_again(client: TestClient, app: ReviewApp) -> None:
+    out = app.out_dir
+    first = next(i for i in app.current().questions[0].items if i.submission.startswith("student-00"))
+    client.post("/api/decisions", json={"decisions": [{"key": first.key, "version": first.version, "points": 0}]})
+    graded = [Result.read(p) for p in sorted(out.glob("*/result.json"))]
+    assert relearn(graded, graded) == graded, "no learned points written yet: nothing to give again"
+    assert client.post("/api/apply-learned", json={"tag": "compare-models"}).status_code == 200
+    before = [Result.read(p) for p in sorted(out.glob("*/result.json"))]
+
+    def regraded(result: Result) -> Result:
+        # What a regrade under the same rubric writes: the grader's suggestion, reviews carried.
+        check = next(c for p in result.parts for c in p.checks if c.name == "compare-models")
+        if check.review is not None or "learned" not in check.evidence:
+            return result
+        evidence = {k: v for k, v in check.evidence.items() if k != "learned"}
+        return replace_check(result, check.model_copy(update={"points": check.evidence["learned"]["rubric_points"],
+                                                              "evidence": evidence}))
+
+    after = [regraded(r) for r in before]
+    assert after != before
+    assert relearn(before, after) == before

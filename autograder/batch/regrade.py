@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.artifacts.store import ArtifactStore, StaleExecutionError, StoredExecution, read_tree
+from autograder.batch.learned import relearn
 from autograder.batch.outputs import OutputFolder
 from autograder.batch.review import carry_reviews
 from autograder.batch.run import grading_key
@@ -142,6 +143,7 @@ def regrade(lab: Lab, out_dir: Path, *, dry_run: bool = False, cache_dir: Path |
             )
         outcome = RegradeOutcome()
         rows: list[tuple[Submission, Result]] = []
+        olds: list[Result] = []
         for sub_id, old in graded:
             stored = executions[sub_id]
             missing = _missing_names(lab, stored)
@@ -156,11 +158,20 @@ def regrade(lab: Lab, out_dir: Path, *, dry_run: bool = False, cache_dir: Path |
             else:
                 new = _reassess(lab, store, stored, old, cache_dir)
             new = carry_reviews(old, new)
+            olds.append(old)
             outcome.results.append(new)
-            outcome.changes.append(compare(old, new))
             rows.append((store.submission(sub_id, stored), new))
             if not dry_run:
                 folder.write(new)
+        # Points learned from the reviews depend on the whole class's new suggestions: given once all are in.
+        relearned = relearn(olds, outcome.results)
+        for n, (old, new) in enumerate(zip(olds, relearned, strict=True)):
+            if new is not outcome.results[n]:
+                outcome.results[n] = new
+                rows[n] = (rows[n][0], new)
+                if not dry_run:
+                    folder.write(new)
+            outcome.changes.append(compare(old, new))
         if not dry_run:
             folder.write_class(rows, (), lab)
     return outcome

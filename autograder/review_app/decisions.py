@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from autograder.batch.learned import with_learned
 from autograder.batch.outputs import OutputFolder
 from autograder.batch.review import ReviewEntry, ReviewError, apply_review, replace_check, rewrite
 from autograder.course.labs import Lab
@@ -150,12 +151,8 @@ class DecisionLog:
         def update(result: Result, items: list[Item]) -> Result:
             for item in items:
                 assert item.estimate is not None
-                check = _check(result, item.check)
-                learned = {"points": item.estimate, "rubric_points": item.suggested, "basis": item.basis,
-                           "uncertainty": item.uncertainty, "reviewed_answers": question_reviewed}
-                result = replace_check(result, check.model_copy(update={
-                    "points": item.estimate, "status": "passed" if item.estimate >= check.max_points else "failed",
-                    "evidence": {**check.evidence, "learned": learned}}))
+                result = replace_check(result, with_learned(_check(result, item.check), item.estimate, item.basis,
+                                                            item.uncertainty, question_reviewed))
             return result
 
         question_reviewed = sum(i.reviewed for i in question.items)
