@@ -4,6 +4,7 @@ pages in a real browser are tests/test_review_browser.py). The class is graded f
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -225,3 +226,15 @@ def test_a_regrade_gives_the_learned_points_again(client: TestClient, app: Revie
     after = [regraded(r) for r in before]
     assert after != before
     assert relearn(before, after) == before
+
+
+def test_a_flagged_answer_shows_the_close_calls_that_flagged_it(client: TestClient, app: ReviewApp) -> None:
+    items = app.current().questions[0].items
+    close = {i.key for i in items if any(c.close_call for c in i.concepts)}
+    assert close and close != {i.key for i in items}
+    assert all(i.needs_review for i in items if i.key in close), "a close call is below the confidence bar"
+    html = client.get("/question/compare-models").text
+    articles = re.findall(r'<article .*?data-key="([^"]+)".*?</article>', html, re.DOTALL)
+    shown = {key for key, body in zip(articles, re.findall(r"<article .*?</article>", html, re.DOTALL), strict=True)
+             if "close call</span>" in body}
+    assert shown == close

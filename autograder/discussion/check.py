@@ -128,6 +128,8 @@ def discussion(ctx: CheckContext, *, tag: str, **settings: Any) -> Outcome:
     }
     if grade.note:
         evidence["note"] = f"{notes.get('note', '')} {grade.note}".strip()
+    if close := grade.close_calls(rubric):
+        evidence["close_calls"] = close  # what a reviewer should look at first
     review = grade.needs_review(rubric.confidence_bar)
     if grade.verdict != "graded":
         return Outcome("failed", grade.message, evidence, 0.0, needs_review=review)

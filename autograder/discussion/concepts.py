@@ -212,6 +212,11 @@ class AnswerGrade:
     def needs_review(self, bar: float) -> bool:
         return self.confidence < bar or self.length is not None
 
+    def close_calls(self, rubric: DiscussionRubric) -> list[str]:
+        """The concepts decided too close to their thresholds for ``rubric``'s confidence bar."""
+        return [c.id for c in self.concepts if c.margin is not None and c.points > 0
+                and _certainty(c.margin, 0.0, rubric.doubt) < rubric.confidence_bar]
+
     def evidence(self) -> dict[str, Any]:
         return {
             "method": self.method,
@@ -219,7 +224,8 @@ class AnswerGrade:
             "suggested_points": round(self.earned, 2),
             "concepts": [
                 {"id": c.id, "points": c.points, "earned": c.earned,
-                 "similarity": None if c.similarity is None else round(c.similarity, 3), "evidence": c.evidence}
+                 "similarity": None if c.similarity is None else round(c.similarity, 3), "evidence": c.evidence,
+                 **({} if c.margin is None else {"margin": round(c.margin, 3)})}
                 for c in self.concepts
             ],
             "found": [c.id for c in self.concepts if c.earned > 0],

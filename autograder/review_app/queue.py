@@ -41,6 +41,8 @@ class ConceptView:
     similarity: float | None
     sentence: str
     """The answer's sentence that made the grader find the concept ("" if none did)."""
+    close_call: bool = False
+    """The grader decided it too close to its threshold to be sure (what flags an answer)."""
 
     @property
     def points(self) -> float:
@@ -196,6 +198,7 @@ def _item(result: Result, part: str, check: CheckResult, alias: str, tag: str = 
                 suggested=round(float(c.get("earned") or 0) * scale, 2),
                 given=given.get(str(c.get("id"))), similarity=c.get("similarity"),
                 sentence=str(c.get("evidence") or ""),
+                close_call=str(c.get("id")) in (ev.get("close_calls") or ()),
             ))
         penalty = round(max(0.0, sum(c.suggested for c in concepts) - suggested), 2)
     confidence = ev.get("confidence")
