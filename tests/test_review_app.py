@@ -21,7 +21,7 @@ from autograder.errors import ConfigError
 from autograder.reporting.gradebook import read_gradebook
 from autograder.result import Result
 from autograder.review_app.decisions import LOG
-from autograder.review_app.queue import NONE_OF_THEM
+from autograder.review_app.queue import NONE_OF_THEM, Item
 from autograder.review_app.server import ReviewApp, check_port, open_class
 from tests.review_class import REWORDED, write_class
 
@@ -61,14 +61,18 @@ def test_answers_are_grouped_by_the_points_they_make(app: ReviewApp) -> None:
     review = app.current()
     (question,) = review.questions
     assert question.tag == "compare-models" and len(question.items) == 11
+    def points_made(item: Item) -> set[str]:
+        # The concepts the grader found in it, and those it could not decide on (close calls).
+        return {c.id for c in item.concepts if c.suggested > 0 or c.close_call}
+
     for group in question.groups:
         for item in group.items:
-            found = {c.id for c in item.concepts if c.suggested > 0}
-            # An answer is in the group of each concept the grader found in it, or in "none" when it found none.
-            assert group.concept in found if group.concept != NONE_OF_THEM else not found
+            # An answer is in the group of each of its points, or in "none" when it has none.
+            assert group.concept in points_made(item) if group.concept != NONE_OF_THEM else not points_made(item)
     for item in question.items:
-        found = {c.id for c in item.concepts if c.suggested > 0} or {NONE_OF_THEM}
-        assert {g.concept for g in question.groups if item in g.items} == found
+        assert {g.concept for g in question.groups if item in g.items} == (points_made(item) or {NONE_OF_THEM})
+    assert any(c.close_call and c.suggested == 0 for i in question.items for c in i.concepts), \
+        "some group holds an answer for a point the grader could not decide on"
     ranks = [g.unreviewed * (0.5 + g.uncertainty) for g in question.groups]
     assert ranks == sorted(ranks, reverse=True), "the biggest and least certain groups come first"
     # Names are hidden behind stable aliases; the flagged params check is on its own list.

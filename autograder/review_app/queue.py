@@ -2,8 +2,9 @@
 grouped per question by the rubric concepts it makes, and every other check that asked for
 a person.
 
-An answer sits in the group of every concept the grader found in it (so one answer can be
-in several groups), or in the group of answers that make none of them. Groups come biggest
+An answer sits in the group of every concept the grader found in it or could not decide on
+(a close call: one decision on the group's point settles it too), so one answer can be in
+several groups, or in the group of answers that make none of them. Groups come biggest
 and least certain first; inside a group the order is pseudo-random but stable (a hash of
 the submission), so no student is always read first or last.
 """
@@ -288,7 +289,7 @@ def _question(tag: str, heading: str, items: list[Item]) -> Question:
     by_concept: dict[str, list[Item]] = {}
     titles: dict[str, str] = {}
     for item in items:
-        found = [c for c in item.concepts if c.suggested > 0 or (c.given or 0) > 0]
+        found = [c for c in item.concepts if c.suggested > 0 or (c.given or 0) > 0 or c.close_call]
         for concept in found:
             by_concept.setdefault(concept.id, []).append(item)
             titles[concept.id] = concept.description
