@@ -246,7 +246,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_discussion(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab, find_course(args.course))
     histories = dict(read_history_option(h) for h in args.history)
-    bar = discussion_rubric(lab, args.tag)[0].confidence_bar
+    rubric = discussion_rubric(lab, args.tag)[0]
     learning = args.labels is not None or args.propose is not None
     lines = []
     for path in args.files:
@@ -255,7 +255,8 @@ def _cmd_discussion(args: argparse.Namespace) -> int:
         line = {
             "file": path, "score": round(grade.earned, 2), "max_score": grade.max_points,
             "concepts": [c.id for c in grade.concepts if c.earned > 0], "confidence": round(grade.confidence, 3),
-            "needs_review": grade.needs_review(bar), "verdict": grade.verdict, "method": grade.method,
+            "needs_review": grade.needs_review(rubric.confidence_bar), "close_calls": grade.close_calls(rubric),
+            "verdict": grade.verdict, "method": grade.method,
             "claims": [{"id": c.id, "status": c.status} for c in grade.claims], "message": grade.message,
         }
         if not learning:

@@ -310,7 +310,8 @@ def test_the_discussion_command_prints_one_json_line_per_file(
     assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["file"] for line in lines] == [str(good), str(blank)]
-    assert {"file", "score", "max_score", "concepts", "confidence", "needs_review"} <= set(lines[0])
+    assert {"file", "score", "max_score", "concepts", "confidence", "needs_review", "close_calls"} <= set(lines[0])
+    assert lines[0]["needs_review"] == bool(lines[0]["close_calls"]), "a close call is what flags this answer"
     assert (lines[0]["score"], lines[0]["max_score"]) == (5, 5)
     assert set(lines[0]["concepts"]) == {"gap", "training-loss", "mechanism"}
     assert lines[0]["claims"] == [{"id": "dropout-narrows-gap", "status": "agrees"}]
