@@ -132,6 +132,8 @@ class LocalRunner:
         self.workers = len(self.slots)
         self.attempts = attempts
         self._pool: ProcessPoolExecutor | None = None
+        self._busy = False
+        """Jobs are in flight: closing must stop them rather than wait."""
 
     def _start(self) -> ProcessPoolExecutor:
         # spawn: TensorFlow and the asyncio loop of nbclient do not survive fork.
@@ -145,6 +147,7 @@ class LocalRunner:
         waiting = list(reversed(jobs))
         tries: dict[str, int] = {}
         running: dict[Future[Graded], Job] = {}
+        self._busy = True
         while waiting or running:
             if self._pool is None:
                 self._pool = self._start()
@@ -172,8 +175,13 @@ class LocalRunner:
             if broken:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
+        self._busy = False
 
     def close(self) -> None:
+        if self._pool is not None and not self._busy:
+            # Every job done: the idle workers exit on their own, and release what they shared.
+            self._pool.shutdown(wait=True)
+            self._pool = None
         if self._pool is not None:
             # Idle workers, or (after Ctrl-C) busy ones whose kernels die with them.
             processes = list((getattr(self._pool, "_processes", None) or {}).values())
