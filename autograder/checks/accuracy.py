@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.check_registry import Outcome, register
-from autograder.checks.context import CheckContext
+from autograder.checks.context import CheckContext, Prediction
 from autograder.course.reference import ReferenceMetrics
 
 
@@ -20,6 +20,14 @@ def class_labels(values: np.ndarray) -> np.ndarray:
     if probabilities and values.max() <= 1 and not np.all(np.equal(np.mod(values, 1), 0)):
         return (values >= 0.5).astype(int)
     return values.astype(int)
+
+
+def class_predictions(ctx: CheckContext, name: str, x: str, y: str,
+                      variant: str | None = None) -> tuple[np.ndarray, np.ndarray, Prediction]:
+    """The classes ``name`` predicts for the grader's ``x``, the true classes of ``y``, and the run."""
+    truth = class_labels(ctx.data_array(y))
+    run = ctx.run_model(name, ctx.data_array(x), variant)
+    return class_labels(run.outputs), truth, run
 
 
 def accuracy_threshold(metrics: ReferenceMetrics, metric: str, margin: float = 0.03, floor: float = 0.0) -> float:
@@ -42,9 +50,7 @@ def accuracy(
 ) -> Outcome:
     """Accuracy of ``name`` on the grader's ``x``/``y`` must reach the reference's worst seed for
     ``metric`` minus ``margin``, and never less than ``floor``."""
-    inputs, truth = ctx.data_array(x), class_labels(ctx.data_array(y))
-    run = ctx.run_model(name, inputs, variant)
-    predicted = class_labels(run.outputs)
+    predicted, truth, run = class_predictions(ctx, name, x, y, variant)
     fed = {"note": run.note} if run.note else {}
     also = f" {run.note}" if run.note else ""
     if predicted.shape != truth.shape:

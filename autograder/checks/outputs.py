@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.check_registry import Outcome, register
-from autograder.checks.context import CheckContext
+from autograder.checks.context import CheckContext, Prediction
 from autograder.course.reference import ReferenceMetrics
 
 
@@ -25,6 +25,18 @@ def output_shape(
     return Outcome.failed(
         f"{what} maps inputs of shape {tuple(input)} to {tuple(found)}, expected {tuple(expected)}.", **evidence
     )
+
+
+def value_predictions(ctx: CheckContext, name: str, x: str, y: str,
+                      variant: str | None = None) -> tuple[np.ndarray, np.ndarray, Prediction]:
+    """The values ``name`` predicts for the grader's ``x`` and the true values of ``y``, both flat, and the run."""
+    truth = np.asarray(ctx.data_array(y), dtype=float).reshape(-1)
+    run = ctx.run_model(name, ctx.data_array(x), variant)
+    return np.asarray(run.outputs, dtype=float).reshape(-1), truth, run
+
+
+def root_mean_square_error(predicted: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((predicted - truth) ** 2)))
 
 
 def rmse_limit(metrics: ReferenceMetrics, metric: str, margin: float = 0.25, ceiling: float | None = None) -> float:
@@ -48,15 +60,13 @@ def rmse(
 ) -> Outcome:
     """Root-mean-square error of ``name`` on the grader's ``x``/``y`` must not exceed the
     reference's worst seed for ``metric`` by more than ``margin`` (relative), nor ``ceiling``."""
-    truth = np.asarray(ctx.data_array(y), dtype=float).reshape(-1)
-    run = ctx.run_model(name, ctx.data_array(x), variant)
-    predicted = np.asarray(run.outputs, dtype=float).reshape(-1)
+    predicted, truth, run = value_predictions(ctx, name, x, y, variant)
     what = f"`{name}`" + (f" ({variant})" if variant else "")
     fed = {"note": run.note} if run.note else {}
     if predicted.shape != truth.shape:
         return Outcome.failed(f"{what} gave {predicted.size} predictions for {truth.size} test windows.",
                               expected=list(truth.shape), found=list(predicted.shape), **fed)
-    error = float(np.sqrt(np.mean((predicted - truth) ** 2)))
+    error = root_mean_square_error(predicted, truth)
     reference = ctx.metrics.get(metric)
     limit = rmse_limit(ctx.metrics, metric, margin, ceiling)
     evidence = {"expected": f"<= {limit:.4f} (reference {reference:.4f})", "found": f"{error:.4f}", **fed}

@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 
 from autograder.artifacts.reader import ArtifactBundle
-from autograder.checks.accuracy import class_labels
+from autograder.checks.accuracy import class_predictions
 from autograder.checks.context import CheckContext
+from autograder.checks.outputs import root_mean_square_error, value_predictions
 from autograder.config import ExecutionLimits
 from autograder.course.datasets import load_dataset
 from autograder.course.folder import Course
@@ -50,14 +51,12 @@ from autograder.notebook.load import load_notebook
 
 
 def _accuracy(ctx: CheckContext, args: dict[str, Any]) -> float:
-    outputs = ctx.run_model(args["name"], ctx.data_array(args["x"]), args.get("variant")).outputs
-    return float(np.mean(class_labels(outputs) == class_labels(ctx.data_array(args["y"]))))
+    predicted, truth, _ = class_predictions(ctx, args["name"], args["x"], args["y"], args.get("variant"))
+    return float(np.mean(predicted == truth))
 
 
 def _rmse(ctx: CheckContext, args: dict[str, Any]) -> float:
-    outputs = ctx.run_model(args["name"], ctx.data_array(args["x"]), args.get("variant")).outputs
-    truth = np.asarray(ctx.data_array(args["y"]), dtype=float).reshape(-1)
-    return float(np.sqrt(np.mean((np.asarray(outputs, dtype=float).reshape(-1) - truth) ** 2)))
+    return root_mean_square_error(*value_predictions(ctx, args["name"], args["x"], args["y"], args.get("variant"))[:2])
 
 
 # How each check type whose bar derives from a reference metric measures a model.
