@@ -204,8 +204,14 @@ def test_learned_points_follow_the_reviews_and_never_touch_a_reviewed_answer(cli
     _, copied = _check(out, REWORDED)
     assert copied.evidence["learned"]["rubric_points"] == copy.suggested
     assert {k: (out / k.split("/")[0] / "result.json").read_bytes() for k in reviewed} == reviewed
-    # The grader's own suggestion is still what learning starts from.
+    # The grader's own suggestion is still what learning starts from, also once a learned answer is reviewed.
     assert [i.suggested for i in app.current().questions[0].items] == [i.suggested for i in after.items]
+    learned = next(i for i in app.current().questions[0].items if i.submission == REWORDED)
+    assert client.post("/api/decisions", json={"decisions": [
+        {"key": learned.key, "version": learned.version, "points": 1}]}).status_code == 200
+    _, reviewed_copy = _check(out, REWORDED)
+    assert reviewed_copy.review.suggested_points == copy.suggested != copy.estimate
+    assert f"the grader suggested {copy.suggested:g})" in reviewed_copy.message
     assert client.post("/api/apply-learned", json={"tag": "nope"}).status_code == 404
 
 

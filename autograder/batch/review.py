@@ -179,8 +179,11 @@ def load_review(path: Path, out_dir: Path, lab: Lab) -> list[ReviewEntry]:
 
 
 def reviewed_check(check: CheckResult, entry: ReviewEntry, source: str, when: str) -> CheckResult:
-    # The grader's suggestion survives any number of reviews of the same check.
-    suggested = check.review.suggested_points if check.review else check.points
+    # The grader's suggestion survives any number of reviews of the same check, and points learned
+    # from other answers' reviews (autograder.batch.learned) are not the grader's.
+    learned = check.evidence.get("learned")
+    suggested = (check.review.suggested_points if check.review else
+                 float(learned["rubric_points"]) if isinstance(learned, dict) else check.points)
     original = check.review.original_message if check.review else check.message
     record = ReviewRecord(points=entry.points, suggested_points=suggested, comment=entry.comment,
                           reviewer=entry.reviewer, source=source, reviewed_at=when, original_message=original,
