@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from autograder.batch.review import replace_check
+from autograder.batch.review import grader_suggestion, replace_check
 from autograder.discussion.embedding import Embedder, load_embedder
 from autograder.discussion.learning import Answer, estimate
 from autograder.result import CheckResult, Result
@@ -27,8 +27,7 @@ def with_learned(check: CheckResult, points: float, basis: str, uncertainty: flo
                  reviewed_answers: int) -> CheckResult:
     """``check`` given ``points`` learned from ``reviewed_answers`` reviewed answers to its
     question; the grader's own suggestion is kept in ``evidence.learned.rubric_points``."""
-    rubric_points = check.evidence.get("learned", {}).get("rubric_points", check.points)
-    learned = {"points": points, "rubric_points": rubric_points, "basis": basis, "uncertainty": uncertainty,
+    learned = {"points": points, "rubric_points": grader_suggestion(check), "basis": basis, "uncertainty": uncertainty,
                "reviewed_answers": reviewed_answers}
     return check.model_copy(update={"points": points, "status": "passed" if points >= check.max_points else "failed",
                                     "evidence": {**check.evidence, "learned": learned}})
@@ -51,7 +50,7 @@ def relearn(before: Sequence[Result], after: Sequence[Result]) -> list[Result]:
         if not found:
             continue
         answers = [Answer(str(c.evidence.get("answer") or ""),
-                          c.review.suggested_points if c.review else c.points,
+                          grader_suggestion(c),
                           float(c.evidence.get("confidence", 0.5)),
                           c.review.points if c.review else None) for _, c in found]
         estimates = estimate(answers, found[0][1].max_points, embedder.encode([a.text for a in answers]))

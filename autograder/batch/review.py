@@ -36,6 +36,7 @@ __all__ = [
     "ReviewError",
     "apply_review",
     "carry_reviews",
+    "grader_suggestion",
     "load_review",
     "replace_check",
     "reviewed_check",
@@ -178,12 +179,18 @@ def load_review(path: Path, out_dir: Path, lab: Lab) -> list[ReviewEntry]:
     return entries
 
 
-def reviewed_check(check: CheckResult, entry: ReviewEntry, source: str, when: str) -> CheckResult:
-    # The grader's suggestion survives any number of reviews of the same check, and points learned
-    # from other answers' reviews (autograder.batch.learned) are not the grader's.
+def grader_suggestion(check: CheckResult) -> float:
+    """The points the grader itself gave ``check``: not a reviewer's, and not points learned from
+    other answers' reviews (``evidence.learned``, :mod:`autograder.batch.learned`)."""
+    if check.review is not None:
+        return check.review.suggested_points
     learned = check.evidence.get("learned")
-    suggested = (check.review.suggested_points if check.review else
-                 float(learned["rubric_points"]) if isinstance(learned, dict) else check.points)
+    return float(learned["rubric_points"]) if isinstance(learned, dict) else check.points
+
+
+def reviewed_check(check: CheckResult, entry: ReviewEntry, source: str, when: str) -> CheckResult:
+    # The grader's suggestion survives any number of reviews of the same check.
+    suggested = grader_suggestion(check)
     original = check.review.original_message if check.review else check.message
     record = ReviewRecord(points=entry.points, suggested_points=suggested, comment=entry.comment,
                           reviewer=entry.reviewer, source=source, reviewed_at=when, original_message=original,

@@ -111,20 +111,21 @@ class CheckContext:
         self.limits = limits
         self.cache_dir = cache_dir
         self._probes: dict[str, ProbeResult] = {}
-        if probes is not None:
-            self.__dict__["probes"] = probes  # started by the pipeline while the kernel ran
+        self._session = probes  # started by the pipeline while the kernel ran, or None
         self._answers: dict[str, DiscussionAnswer] = {}
 
-    @cached_property
+    @property
     def probes(self) -> ProbeSession:
         """The submission's probe process (started by the first query that needs it, unless the
         pipeline started it early); exported programs are copied in for it (links refused)."""
-        return ProbeSession(self.limits, preload=probe_preload(self.lab))
+        if self._session is None:
+            self._session = ProbeSession(self.limits, preload=probe_preload(self.lab))
+        return self._session
 
     def close(self) -> None:
         """Stop what the checks started (the probe process); the context is done."""
-        if "probes" in self.__dict__:
-            self.probes.close()
+        if self._session is not None:
+            self._session.close()
 
     @cached_property
     def reference_path(self) -> Path:

@@ -209,8 +209,8 @@ class ProbeSession:
     def _copy_in(self, process: _Process, program: Path) -> Path:
         """A copy of the exported ``program`` in the process's folder (once per process), so
         that a process started before the export can load it; a link is refused."""
-        copy = process.work / "programs" / f"{len(process.programs)}-{program.name}"
         if program not in process.programs:
+            copy = process.work / "programs" / f"{len(process.programs)}-{program.name}"
             copy.parent.mkdir(exist_ok=True)
             copy.write_bytes(_read_plain(program))
             if process.uid >= 0:

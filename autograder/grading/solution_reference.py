@@ -56,7 +56,8 @@ def _accuracy(ctx: CheckContext, args: dict[str, Any]) -> float:
 
 
 def _rmse(ctx: CheckContext, args: dict[str, Any]) -> float:
-    return root_mean_square_error(*value_predictions(ctx, args["name"], args["x"], args["y"], args.get("variant"))[:2])
+    predicted, truth, _ = value_predictions(ctx, args["name"], args["x"], args["y"], args.get("variant"))
+    return root_mean_square_error(predicted, truth)
 
 
 # How each check type whose bar derives from a reference metric measures a model.

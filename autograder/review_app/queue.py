@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.batch.review import grader_suggestion
 from autograder.discussion.learning import Answer, estimate
 from autograder.errors import ConfigError
 from autograder.result import CheckResult, Result
@@ -180,9 +181,7 @@ def _order(key: str) -> str:
 def _item(result: Result, part: str, check: CheckResult, alias: str, tag: str = "") -> Item:
     ev = check.evidence
     review = check.review
-    learned = ev["learned"] if isinstance(ev.get("learned"), dict) else {}
-    # The grader's own suggestion, not points learned from other answers' reviews since.
-    suggested = review.suggested_points if review else float(learned.get("rubric_points", check.points))
+    suggested = grader_suggestion(check)
     concepts: list[ConceptView] = []
     penalty = 0.0
     raw_concepts = ev.get("concepts") if check.check == "discussion" else None
