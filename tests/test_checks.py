@@ -234,3 +234,50 @@ def test_discussion_that_copies_the_question_scores_nothing(lab: Lab, export: Ex
     ctx = context(lab, export.bundle(), _with_answer(tmp_path, question.split("\n", 1)[1]))
     outcome = run("discussion", ctx, **DISCUSSION)
     assert outcome.status == "failed" and "repeats the question" in outcome.message
+
+
+@pytest.mark.parametrize(("cnn_time", "seconds"), [
+    (np.float64(31.5), 31.5),
+    (np.array([31.5]), 31.5),
+    # Not one positive number of seconds: not a training time the claim can be compared with.
+    (np.array([1.0, 2.0]), None),
+    (np.float64(np.nan), None),
+    (np.float64(-3.0), None),
+    (np.array(["31.5"]), None),
+])
+def test_a_speed_claim_reads_the_training_times_the_run_recorded(
+        course: Course, export: Export, cnn_time: np.ndarray, seconds: float | None) -> None:
+    from autograder.discussion.check import DiscussionArgs, _model_facts
+
+    cnn_lab = load_lab("keras-cnn-regularisation", course)
+    (claim,) = (c for check in cnn_lab.rubric.checks if isinstance(check.args, DiscussionArgs)
+                for c in check.args.claims if c.kind == "faster")
+    export.array("cnn_time", np.asarray(cnn_time))
+    facts = _model_facts(context(cnn_lab, export.bundle()), [claim])
+    assert facts["cnn"].seconds == seconds
+    assert facts["cnn_strided"].seconds is None  # not exported
+
+
+def constant_classifier(label: int) -> Any:
+    """A real Keras CNN-shaped model that predicts ``label`` for every image."""
+    model = keras.Sequential([layers.Input((28, 28, 1)), layers.Flatten(), layers.Dense(10, activation="softmax")])
+    kernel = model.layers[-1].get_weights()[0]
+    model.layers[-1].set_weights([np.zeros_like(kernel), np.eye(10, dtype="float32")[label] * 5])
+    return model
+
+
+def test_a_claim_about_accuracy_scores_each_model_on_the_graders_test_data(course: Course, export: Export) -> None:
+    from autograder.discussion.check import DiscussionArgs, _model_facts
+
+    cnn_lab = load_lab("keras-cnn-regularisation", course)
+    (claim,) = (c for check in cnn_lab.rubric.checks if isinstance(check.args, DiscussionArgs)
+                for c in check.args.claims if c.kind == "higher-score")
+    export.model("cnn", constant_classifier(3))
+    export.model("cnn_strided", constant_classifier(5))
+    ctx = context(cnn_lab, export.bundle())
+    ctx.__dict__["data"] = {"test_X_img": np.zeros((8, 28, 28, 1), "float32"),
+                            "test_y": np.array([3, 3, 3, 5, 0, 1, 2, 4])}
+    facts = _model_facts(ctx, [claim])
+    assert facts["cnn"].scores == {"accuracy": 3 / 8} and facts["cnn_strided"].scores == {"accuracy": 1 / 8}
+    # The accuracy check reads the same outputs: the model runs once per submission.
+    assert ctx.outputs_on("cnn", "test_X_img") is ctx.outputs_on("cnn", "test_X_img")

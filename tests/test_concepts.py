@@ -95,7 +95,7 @@ def test_a_claim_the_students_curves_contradict_costs_its_concept(mlp: Lab) -> N
     claim = next(c for c in result.claims if c.id == "deeper-larger-gap")
     assert claim.status == "disagrees"
     assert "depth" not in found(result)
-    assert "your own curves contradict it" in result.message and "your curves disagree" in result.message
+    assert "your own run contradicts it" in result.message and "your curves disagree" in result.message
 
 
 def test_a_misconception_costs_points(mlp: Lab) -> None:

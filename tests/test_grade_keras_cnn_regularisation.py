@@ -38,6 +38,19 @@ def test_the_solution_scores_at_least_95(solution: Result) -> None:
     assert set(solution.reference) == {"mlp_accuracy", "cnn_accuracy", "cnn_strided_accuracy"}
 
 
+def test_what_the_solutions_answer_says_is_checked_against_its_own_run(solution: Result) -> None:
+    (check,) = (c for p in solution.parts for c in p.checks if c.name == "padding-stride")
+    claims = {c["id"]: c for c in check.evidence["claims"]}
+    assert claims["stride-maps"]["status"] == "agrees"
+    # The timings the template's cells recorded (exported as `cnn_time`, `cnn_strided_time`);
+    # a machine under load may bring them within the margin, never reverse a 2x difference.
+    assert claims["stride-speed"]["status"] in ("agrees", "unchecked"), claims["stride-speed"]["message"]
+    assert "`cnn_strided`" in claims["stride-speed"]["message"] and " s" in claims["stride-speed"]["message"]
+    # Both CNNs run on the grader's test split, the outputs the accuracy checks scored.
+    assert claims["stride-accuracy"]["status"] == "agrees", claims["stride-accuracy"]["message"]
+    assert "test accuracy: `cnn`" in claims["stride-accuracy"]["message"]
+
+
 def test_the_blank_template_scores_at_most_20(lab: Lab) -> None:
     result = grade(lab.template, lab, SMOKE)
     assert result.status == "graded"

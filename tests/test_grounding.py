@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -155,11 +156,14 @@ def test_parameter_counts_are_checked_only_against_a_run() -> None:
     assert check_claims("The CNN is deeper.", [COUNTS], {}, COUNTED) == ()
 
 
-# The rubric's claim of keras-cnn-regularisation's padding-stride question.
-MAPS = next(Claim.model_validate(c) for p in yaml.safe_load(
-    (Path(__file__).resolve().parents[1] / "rubrics" / "keras-cnn-regularisation.yaml").read_text())["parts"]
-    for check in p["checks"] if check["check"] == "discussion" for c in check["args"].get("claims", [])
-    if c["kind"] == "smaller-maps")
+def rubric_claim(lab: str, claim_id: str) -> Claim:
+    """The claim ``claim_id`` of the discussion question of ``lab``'s rubric."""
+    rubric = yaml.safe_load((Path(__file__).resolve().parents[1] / "rubrics" / f"{lab}.yaml").read_text())
+    return next(Claim.model_validate(c) for p in rubric["parts"] for check in p["checks"]
+                if check["check"] == "discussion" for c in check["args"].get("claims", []) if c["id"] == claim_id)
+
+
+MAPS = rubric_claim("keras-cnn-regularisation", "stride-maps")
 STRIDED_SMALLER = {"cnn": ModelFacts(feature_map=(13, 13)), "cnn_strided": ModelFacts(feature_map=(3, 3))}
 
 
@@ -179,3 +183,111 @@ def test_what_an_answer_says_strides_did_to_the_feature_maps_is_compared_with_it
     if status != "unchecked":
         assert "`cnn_strided`" in check.message and "x" in check.message
     assert check_claims(text, [MAPS], {}) == ()  # a text graded alone: no models to compare with
+
+
+FASTER = rubric_claim("keras-cnn-regularisation", "stride-speed")
+STRIDED_FASTER = {"cnn": ModelFacts(seconds=41.0), "cnn_strided": ModelFacts(seconds=12.5)}
+STRIDED_SLOWER = {"cnn": ModelFacts(seconds=12.5), "cnn_strided": ModelFacts(seconds=41.0)}
+
+
+@pytest.mark.parametrize(("text", "facts", "status"), [
+    ("The strided model trained much faster, since it computes a quarter of the positions.", STRIDED_FASTER,
+     "agrees"),
+    ("With a stride of 2 the training was slower.", STRIDED_FASTER, "disagrees"),
+    ("A larger stride made every epoch take more time.", STRIDED_FASTER, "disagrees"),
+    # A student whose strided model really was slower (wider filters, say) is right to say so.
+    ("The strided model took longer to train in my run.", STRIDED_SLOWER, "agrees"),
+    ("The strided model trained faster.", STRIDED_SLOWER, "disagrees"),
+    # The grader's run times both models: a difference within the margin contradicts nothing.
+    ("With a stride of 2 the training was slower.",
+     {"cnn": ModelFacts(seconds=10.0), "cnn_strided": ModelFacts(seconds=10.9)}, "unchecked"),
+    ("The strided model trained faster.", {"cnn": ModelFacts(seconds=10.0), "cnn_strided": ModelFacts()}, "unchecked"),
+])
+def test_what_an_answer_says_about_training_speed_is_compared_with_the_recorded_times(
+        text: str, facts: dict[str, ModelFacts], status: str) -> None:
+    (check,) = check_claims(text, [FASTER], {}, facts)
+    assert (check.status, check.concept) == (status, "speed"), check.message
+    if status == "unchecked":
+        assert "too close" in check.message or "`cnn_strided_time`" in check.message
+    else:
+        assert "`cnn_strided` " in check.message and " s" in check.message
+    assert check_claims(text, [FASTER], {}) == ()  # a text graded alone: no times to compare with
+
+
+@pytest.mark.parametrize("text", [
+    # Another subject in the speed clause, or no strided subject at all: no claim about the strided model.
+    "The strided model was less accurate, but the other one took longer to train.",
+    "The non-strided model was slower.",
+    "Training was quicker overall.",
+    "The strided model was not faster at all.",
+])
+def test_speed_said_of_something_else_is_no_claim_about_the_strided_model(text: str) -> None:
+    assert check_claims(text, [FASTER], {}, STRIDED_FASTER) == ()
+
+
+LOWEST_RMSE = rubric_claim("pytorch-sequences-attention", "lowest-rmse")
+# The reference's test RMSEs: the GRU best, the RNN within the tie margin, the LSTM far behind.
+RMSES = {f"models[{m}]": ModelFacts(scores={"rmse": r})
+         for m, r in (("rnn", 0.1165), ("lstm", 0.1844), ("gru", 0.1075))}
+
+
+@pytest.mark.parametrize(("text", "status", "named"), [
+    ("In my run the GRU had the lowest test RMSE, with the RNN close behind.", "agrees", "GRU"),
+    ("The plain RNN reached the lowest error, 0.117.", "agrees", "plain RNN"),  # within 0.02 of the best: a tie
+    # The misconception the question is after, against the student's own results.
+    ("The LSTM performed best because it has the most gates.", "disagrees", "LSTM"),
+    ("The lowest RMSE was reached by the LSTM.", "disagrees", "LSTM"),
+    # The model a negation or another model's name stands between is not the one named the winner.
+    ("The LSTM did not perform best; the GRU won.", "agrees", "GRU"),
+    ("The RNN is the smallest model, yet the LSTM won.", "disagrees", "LSTM"),
+])
+def test_the_model_an_answer_names_the_best_is_compared_with_the_scores_of_its_run(
+        text: str, status: str, named: str) -> None:
+    (check,) = check_claims(text, [LOWEST_RMSE], {}, RMSES)
+    assert (check.status, check.concept) == (status, "results"), check.message
+    assert f"the {named} did best" in check.message and "`models[gru]` 0.1075" in check.message
+    if status == "disagrees":
+        assert "in your run `models[gru]` did" in check.message
+
+
+def test_naming_no_winner_is_no_claim_and_an_unscored_model_leaves_it_unchecked() -> None:
+    for text in ("The RNN has the fewest parameters.", "The LSTM didn't do best.", "Gates help with long sequences."):
+        assert check_claims(text, [LOWEST_RMSE], {}, RMSES) == ()
+    partial = {k: v for k, v in RMSES.items() if k != "models[rnn]"}
+    (check,) = check_claims("The GRU had the lowest test RMSE.", [LOWEST_RMSE], {}, partial)
+    assert check.status == "unchecked" and "`models[rnn]` could not be run" in check.message
+
+
+STRIDE_ACCURACY = rubric_claim("keras-cnn-regularisation", "stride-accuracy")
+STRIDED_LESS_ACCURATE = {"cnn": ModelFacts(scores={"accuracy": 0.985}),
+                         "cnn_strided": ModelFacts(scores={"accuracy": 0.97})}
+
+
+@pytest.mark.parametrize(("text", "facts", "status"), [
+    ("With a stride of 2 the test accuracy dropped a little.", STRIDED_LESS_ACCURATE, "agrees"),
+    ("The test accuracy dropped a little with the larger stride.", STRIDED_LESS_ACCURATE, "agrees"),
+    ("The strided model was more accurate.", STRIDED_LESS_ACCURATE, "disagrees"),
+    ("The accuracy improved slightly for the strided model.", STRIDED_LESS_ACCURATE, "disagrees"),
+    ("The strided model was more accurate.",
+     {"cnn": ModelFacts(scores={"accuracy": 0.97}), "cnn_strided": ModelFacts(scores={"accuracy": 0.98})}, "agrees"),
+    # Within half a point, another training run could have ranked them the other way.
+    ("The strided model was more accurate.",
+     {"cnn": ModelFacts(scores={"accuracy": 0.981}), "cnn_strided": ModelFacts(scores={"accuracy": 0.979})},
+     "unchecked"),
+])
+def test_what_an_answer_says_strides_did_to_the_accuracy_is_compared_with_its_models_scores(
+        text: str, facts: dict[str, ModelFacts], status: str) -> None:
+    (check,) = check_claims(text, [STRIDE_ACCURACY], {}, facts)
+    assert (check.status, check.concept) == (status, "accuracy"), check.message
+    assert "test accuracy: `cnn`" in check.message
+
+
+@pytest.mark.parametrize(("fields", "words"), [
+    ({"kind": "best-score", "names": {"a": "A", "b": "B"}}, "`x` and `y`"),
+    ({"kind": "best-score", "names": {"a": "A"}, "x": "X", "y": "Y"}, "at least two"),
+    ({"kind": "higher-score", "first": "a", "x": "X", "y": "Y"}, "`first` and `second`"),
+    ({"kind": "higher-score", "first": "a", "second": "models[gru", "x": "X", "y": "Y"}, "name[variant]"),
+])
+def test_a_score_claim_says_what_it_lacks(fields: dict[str, object], words: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        Claim.model_validate({"id": "c", "description": "d", "says": ["x"], **fields})

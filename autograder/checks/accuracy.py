@@ -26,7 +26,7 @@ def class_predictions(ctx: CheckContext, name: str, x: str, y: str,
                       variant: str | None = None) -> tuple[np.ndarray, np.ndarray, Prediction]:
     """The classes ``name`` predicts for the grader's ``x``, the true classes of ``y``, and the run."""
     truth = class_labels(ctx.data_array(y))
-    run = ctx.run_model(name, ctx.data_array(x), variant)
+    run = ctx.outputs_on(name, x, variant)
     return class_labels(run.outputs), truth, run
 
 

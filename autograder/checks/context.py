@@ -113,6 +113,7 @@ class CheckContext:
         self._probes: dict[str, ProbeResult] = {}
         self._session = probes  # started by the pipeline while the kernel ran, or None
         self._answers: dict[str, DiscussionAnswer] = {}
+        self._outputs: dict[tuple[str, str, str | None], Prediction] = {}
 
     @property
     def probes(self) -> ProbeSession:
@@ -224,6 +225,14 @@ class CheckContext:
     def predict(self, name: str, x: np.ndarray[Any, Any], variant: str | None = None) -> np.ndarray[Any, Any]:
         """The outputs of the student's model ``name`` on ``x``, computed outside the kernel."""
         return self.run_model(name, x, variant).outputs
+
+    def outputs_on(self, name: str, x: str, variant: str | None = None) -> Prediction:
+        """:meth:`run_model` on the grader's array ``x`` (a key of the lab's data), once per
+        submission: a check and a discussion claim about the same model read the same outputs."""
+        key = (name, x, variant)
+        if key not in self._outputs:
+            self._outputs[key] = self.run_model(name, self.data_array(x), variant)
+        return self._outputs[key]
 
     def run_model(self, name: str, x: np.ndarray[Any, Any], variant: str | None = None) -> Prediction:
         """The outputs of ``name`` on ``x``, with ``x`` fed in the input shape the model declares

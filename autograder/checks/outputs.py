@@ -31,7 +31,7 @@ def value_predictions(ctx: CheckContext, name: str, x: str, y: str,
                       variant: str | None = None) -> tuple[np.ndarray, np.ndarray, Prediction]:
     """The values ``name`` predicts for the grader's ``x`` and the true values of ``y``, both flat, and the run."""
     truth = np.asarray(ctx.data_array(y), dtype=float).reshape(-1)
-    run = ctx.run_model(name, ctx.data_array(x), variant)
+    run = ctx.outputs_on(name, x, variant)
     return np.asarray(run.outputs, dtype=float).reshape(-1), truth, run
 
 

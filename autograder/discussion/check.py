@@ -10,15 +10,20 @@ rubric's ``confidence_bar`` the outcome asks a person to review the suggested po
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, Literal
+
+import numpy as np
 
 from autograder.artifacts.reader import HistoryData
 from autograder.check_registry import Outcome, register
+from autograder.checks.accuracy import class_predictions
 from autograder.checks.context import CheckContext
+from autograder.checks.outputs import root_mean_square_error, value_predictions
 from autograder.checks.structure import feature_map
 from autograder.course.labs import Lab, load_lab
 from autograder.discussion.concepts import AnswerGrade, DiscussionRubric, grade_answer
-from autograder.discussion.grounding import Claim, ModelFacts
+from autograder.discussion.grounding import Claim, ModelFacts, model_key
 from autograder.errors import ArtifactError, AutograderError, ConfigError
 from autograder.notebook.answers import find_answer
 from autograder.notebook.load import load_notebook
@@ -73,17 +78,49 @@ def _histories(ctx: CheckContext, claims: list[Claim]) -> dict[str, HistoryData]
     return found
 
 
+def _seconds(ctx: CheckContext, name: str) -> float | None:
+    """A training time the run recorded under ``name``: one positive, finite number of seconds."""
+    try:
+        value = ctx.artifacts.array(name)
+    except ArtifactError:
+        return None
+    if value.size != 1 or value.dtype.kind not in "iuf":
+        return None
+    seconds = float(value.reshape(()))
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
+def _score(ctx: CheckContext, claim: Claim, model: str) -> float | None:
+    """``model``'s score on the claim's test data, measured as its check measures it (the
+    outputs are the check's own, computed once); None where it cannot be run."""
+    name, variant = model_key(model)
+    try:
+        if claim.measure == "accuracy":
+            predicted, truth, _ = class_predictions(ctx, name, claim.x, claim.y, variant)
+            return float(np.mean(predicted == truth)) if len(truth) and len(predicted) == len(truth) else None
+        values, truth, _ = value_predictions(ctx, name, claim.x, claim.y, variant)
+        return root_mean_square_error(values, truth) if len(truth) and values.shape == truth.shape else None
+    except ArtifactError:
+        return None
+
+
 def _model_facts(ctx: CheckContext, claims: list[Claim]) -> dict[str, ModelFacts]:
     """What the run exported about each model a claim is about; a model that was not exported
     (or cannot be read) is left out, and its claims are reported as unchecked."""
     counted = {n for c in claims if c.kind == "param-count" for n in c.models}
     mapped = {n for c in claims if c.kind == "smaller-maps" for n in (c.first, c.second)}
+    timed = {n: c.timings[n] for c in claims if c.kind == "faster" for n in (c.first, c.second) if n in c.timings}
+    scored = {n for c in claims for n in c.scored()}
     found: dict[str, ModelFacts] = {}
-    for name in sorted(counted | mapped):
+    for name in sorted(counted | mapped | set(timed) | scored):
         try:
             params = float(ctx.param_count(name)) if name in counted else None
             keras = name in mapped and ctx.lab.kind(name) == "keras-model"
-            found[name] = ModelFacts(params, feature_map(ctx.artifacts.keras_model(name)) if keras else None)
+            seconds = _seconds(ctx, timed[name]) if name in timed else None
+            scores: dict[str, float] = {c.measure: score for c in claims if name in c.scored()
+                      if (score := _score(ctx, c, name)) is not None}
+            found[name] = ModelFacts(params, feature_map(ctx.artifacts.keras_model(name)) if keras else None, seconds,
+                                     scores)
         except AutograderError:
             continue
     return found

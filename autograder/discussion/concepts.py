@@ -394,7 +394,7 @@ def _apply_claims(points: dict[str, float], claims: tuple[ClaimCheck, ...]) -> d
     for claim in claims:
         if claim.status == "disagrees" and claim.concept in points:
             points[claim.concept] = 0.0
-            notes[claim.concept] = "your own curves contradict it"
+            notes[claim.concept] = "your own run contradicts it"
     return notes
 
 

@@ -13,17 +13,20 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from autograder.artifacts.reader import HistoryData
 from autograder.discussion.sentences import split_sentences
 from autograder.errors import ConfigError
 
-__all__ = ["Claim", "ClaimCheck", "ModelFacts", "check_claims", "read_history", "read_history_option"]
+__all__ = ["Claim", "ClaimCheck", "ModelFacts", "check_claims", "model_key", "read_history", "read_history_option"]
+
+
+_MODEL_KEY = re.compile(r"^(?P<name>\w+)(?:\[(?P<variant>\w+)\])?$")
 
 
 class Claim(BaseModel):
@@ -38,26 +41,76 @@ class Claim(BaseModel):
     parameters the answer states (the ``count`` group of each match of ``says``) is the
     parameter count of one of the exported ``models``, within half a percent.
     ``smaller-maps``: ``first``'s last convolution or pooling output has fewer positions
-    (height x width) than ``second``'s, in the models the student exported.
+    (height x width) than ``second``'s, in the models the student exported. ``faster``:
+    ``first`` trained in less time than ``second``, by the seconds the run recorded for each
+    (``timings`` names the exported number of each model); ``margin`` is then a share of
+    the slower time (0.2: within 20% is too close to call). ``higher-score``: ``first``
+    scores better than ``second`` on the grader's test data ``x``/``y`` by ``measure``;
+    ``best-score``: the model the answer names (the ``model`` group of a ``says`` pattern,
+    resolved by ``names``: the model of each key as students name it) scores best of the
+    keys of ``names``. A model is written ``name`` or ``name[variant]`` (``models[gru]``),
+    and for both kinds ``margin`` is a difference in the measure too small to call.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
     description: str
-    kind: Literal["larger-gap", "higher-metric", "onset-epoch", "param-count", "smaller-maps"]
+    kind: Literal["larger-gap", "higher-metric", "onset-epoch", "param-count", "smaller-maps", "faster",
+                  "higher-score", "best-score"]
     says: list[str] = Field(description="patterns (case-insensitive) of sentences making the claim")
     opposite: list[str] = Field(default_factory=list, description="patterns of the opposite claim")
     first: str = ""
     second: str = ""
     histories: list[str] = Field(default_factory=list)
     models: list[str] = Field(default_factory=list, description="param-count: the exported models a count may be of")
-    names: dict[str, str] = Field(default_factory=dict, description="onset-epoch: a pattern for each history's "
-                                  "model as students name it ('deep\\w*|two hidden' for the deeper one)")
+    names: dict[str, str] = Field(default_factory=dict, description="onset-epoch, best-score: a pattern for each "
+                                  "history's or model's name as students write it ('deep\\w*|two hidden' for "
+                                  "the deeper one)")
+    timings: dict[str, str] = Field(default_factory=dict, description="faster: for each model, the exported "
+                                    "number (an array name of the lab) holding its training time in seconds")
+    measure: Literal["accuracy", "rmse"] = Field(default="accuracy", description="higher-score, best-score: how "
+                                                 "a model is scored on the grader's test data")
+    x: str = Field(default="", description="higher-score, best-score: the lab's test inputs (a data key)")
+    y: str = Field(default="", description="higher-score, best-score: the lab's test targets (a data key)")
     metric: str = "val_accuracy"
     tolerance: int = 2
     margin: float = Field(default=0.0, ge=0, description="a difference this small is too close to call either way")
     concept: str = Field(default="", description="the concept whose points a contradicted claim loses")
+
+    @model_validator(mode="after")
+    def _scored_on_data(self) -> Claim:
+        if self.kind in ("higher-score", "best-score"):
+            if not self.x or not self.y:
+                raise ValueError(f"claim {self.id!r}: a {self.kind} claim names the test data it is scored on "
+                                 "(`x` and `y`, keys of the lab's data)")
+            if self.kind == "best-score" and len(self.names) < 2:
+                raise ValueError(f"claim {self.id!r}: `names` lists the models compared (at least two), each "
+                                 "with a pattern of how students name it")
+            if self.kind == "higher-score" and not (self.first and self.second):
+                raise ValueError(f"claim {self.id!r}: `first` and `second` name the models compared")
+            for model in self.scored():
+                if not _MODEL_KEY.match(model):
+                    raise ValueError(f"claim {self.id!r}: {model!r} is not a model: write `name` or `name[variant]`")
+        return self
+
+    def scored(self) -> tuple[str, ...]:
+        """The models a score claim compares (none for other kinds)."""
+        if self.kind == "best-score":
+            return tuple(self.names)
+        return (self.first, self.second) if self.kind == "higher-score" else ()
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether score ``a`` is better than ``b`` under the claim's measure."""
+        return a > b if self.measure == "accuracy" else a < b
+
+
+def model_key(model: str) -> tuple[str, str | None]:
+    """The name and variant of a model as a score claim writes it: ``models[gru]`` is ``("models", "gru")``."""
+    match = _MODEL_KEY.match(model)
+    if match is None:
+        raise ConfigError(f"{model!r} is not a model: write `name` or `name[variant]`")
+    return match["name"], match["variant"]
 
 
 ClaimStatus = Literal["agrees", "disagrees", "unchecked"]
@@ -78,6 +131,10 @@ class ModelFacts:
     params: float | None = None
     feature_map: tuple[int, ...] | None = None
     """The spatial size of its last convolution or pooling output (None: it has none)."""
+    seconds: float | None = None
+    """How long it trained, as the run measured it (None: not recorded)."""
+    scores: Mapping[str, float] = field(default_factory=dict)
+    """Its score on the grader's test data, by measure (``accuracy``, ``rmse``)."""
 
 
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
@@ -185,24 +242,96 @@ def _counts(claim: Claim, sentences: list[str], facts: Mapping[str, ModelFacts])
                       claim.concept)
 
 
+def _stated(claim: Claim, claimed: bool) -> str:
+    return claim.description if claimed else f"the opposite of “{claim.description}”"
+
+
+def _agreement(claim: Claim, claimed: bool, holds: bool, source: str, figures: str) -> ClaimCheck:
+    """Whether the answer's claim (or its opposite, where ``claimed`` is False) is what its run shows."""
+    if holds == claimed:
+        return ClaimCheck(claim.id, "agrees", f"You say {_stated(claim, claimed)}; your {source} agree ({figures}).",
+                          claim.concept)
+    return ClaimCheck(claim.id, "disagrees", f"You say {_stated(claim, claimed)}, but your {source} disagree "
+                      f"({figures}).", claim.concept)
+
+
 def _maps(claim: Claim, claimed: bool, facts: Mapping[str, ModelFacts]) -> ClaimCheck:
     """Whether ``first``'s last feature map is smaller than ``second``'s, as the answer says."""
-    stated = claim.description if claimed else f"the opposite of “{claim.description}”"
     sizes = {n: facts[n].feature_map if n in facts else None for n in (claim.first, claim.second)}
     missing = [n for n, size in sizes.items() if size is None]
     if missing:
-        return ClaimCheck(claim.id, "unchecked", f"You say {stated}; `{'`, `'.join(missing)}` was not exported as a "
-                          "convolutional model, so the feature maps could not be compared.", claim.concept)
+        return ClaimCheck(claim.id, "unchecked", f"You say {_stated(claim, claimed)}; `{'`, `'.join(missing)}` was "
+                          "not exported as a convolutional model, so the feature maps could not be compared.",
+                          claim.concept)
     first, second = (math.prod(size or ()) for size in sizes.values())
     figures = ", ".join(f"`{n}` {'x'.join(map(str, size or ()))}" for n, size in sizes.items())
     if first == second:
-        return ClaimCheck(claim.id, "unchecked", f"You say {stated}; your models' last feature maps are the same "
-                          f"size ({figures}).", claim.concept)
-    if (first < second) == claimed:
-        return ClaimCheck(claim.id, "agrees", f"You say {stated}; your models agree (last feature maps: {figures}).",
+        return ClaimCheck(claim.id, "unchecked", f"You say {_stated(claim, claimed)}; your models' last feature maps "
+                          f"are the same size ({figures}).", claim.concept)
+    return _agreement(claim, claimed, first < second, "models", f"last feature maps: {figures}")
+
+
+def _faster(claim: Claim, claimed: bool, facts: Mapping[str, ModelFacts]) -> ClaimCheck:
+    """Whether ``first`` trained in less time than ``second``, as the answer says."""
+    times = {n: facts[n].seconds if n in facts else None for n in (claim.first, claim.second)}
+    missing = [f"`{claim.timings.get(n, n)}`" for n, seconds in times.items() if seconds is None]
+    if missing:
+        return ClaimCheck(claim.id, "unchecked", f"You say {_stated(claim, claimed)}; your run did not record "
+                          f"{' and '.join(missing)} (seconds of training), so the times could not be compared.",
                           claim.concept)
-    return ClaimCheck(claim.id, "disagrees", f"You say {stated}, but your models disagree (last feature maps: "
-                      f"{figures}).", claim.concept)
+    first, second = (seconds or 0.0 for seconds in times.values())
+    figures = ", ".join(f"`{n}` {seconds:.1f} s" for n, seconds in times.items())
+    # Timings are noisy (a first epoch compiles, another process shares the machine): only a
+    # clear difference contradicts an answer.
+    if abs(first - second) <= claim.margin * max(first, second):
+        return ClaimCheck(claim.id, "unchecked", f"You say {_stated(claim, claimed)}; your training times are too "
+                          f"close to tell ({figures}).", claim.concept)
+    return _agreement(claim, claimed, first < second, "timings", f"training time: {figures}")
+
+
+def _score_figures(claim: Claim, scores: Mapping[str, float]) -> str:
+    return f"test {claim.measure}: " + ", ".join(f"`{n}` {score:.4f}" for n, score in scores.items())
+
+
+def _scores(claim: Claim, facts: Mapping[str, ModelFacts]) -> tuple[dict[str, float], list[str]]:
+    """The compared models' scores, and the models that could not be scored."""
+    found = {n: facts[n].scores[claim.measure] for n in claim.scored()
+             if n in facts and claim.measure in facts[n].scores}
+    return found, [n for n in claim.scored() if n not in found]
+
+
+def _higher(claim: Claim, claimed: bool, facts: Mapping[str, ModelFacts]) -> ClaimCheck:
+    """Whether ``first`` scores better than ``second``, as the answer says."""
+    scores, missing = _scores(claim, facts)
+    if missing:
+        return ClaimCheck(claim.id, "unchecked", f"You say {_stated(claim, claimed)}; `{'`, `'.join(missing)}` could "
+                          "not be run on the test data, so the results could not be compared.", claim.concept)
+    a, b = scores[claim.first], scores[claim.second]
+    if abs(a - b) <= claim.margin:
+        return ClaimCheck(claim.id, "unchecked", f"You say {_stated(claim, claimed)}; your models' results are too "
+                          f"close to tell ({_score_figures(claim, scores)}).", claim.concept)
+    return _agreement(claim, claimed, claim.better(a, b), "results", _score_figures(claim, scores))
+
+
+def _best(claim: Claim, said: str, facts: Mapping[str, ModelFacts]) -> ClaimCheck | None:
+    """Whether the model the answer names as the best is the best on the test data."""
+    named = next((n for n, pattern in claim.names.items() if re.fullmatch(pattern, said.strip(), re.IGNORECASE)),
+                 None)
+    if named is None:
+        return None
+    scores, missing = _scores(claim, facts)
+    stated = f"the {said.strip()} did best"
+    if missing:
+        gone = ", ".join(f"`{n}`" for n in missing)
+        return ClaimCheck(claim.id, "unchecked", f"You say {stated}; {gone} could not be run on the test data, so "
+                          "the results could not be compared.", claim.concept)
+    best = max(scores.values()) if claim.measure == "accuracy" else min(scores.values())
+    figures = _score_figures(claim, scores)
+    if abs(scores[named] - best) <= claim.margin:
+        return ClaimCheck(claim.id, "agrees", f"You say {stated}; your results agree ({figures}).", claim.concept)
+    winner = next(n for n, score in scores.items() if score == best)
+    return ClaimCheck(claim.id, "disagrees", f"You say {stated}, but in your run `{winner}` did ({figures}).",
+                      claim.concept)
 
 
 def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryData],
@@ -214,8 +343,13 @@ def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryDa
     if statement is None:
         return None
     match, claimed = statement
-    if claim.kind == "smaller-maps":
-        return None if facts is None else _maps(claim, claimed, facts)
+    if claim.kind in ("smaller-maps", "faster", "higher-score", "best-score"):
+        if facts is None:
+            return None
+        if claim.kind == "best-score":
+            return _best(claim, match.groupdict().get("model") or "", facts) if claimed else None
+        compare = {"smaller-maps": _maps, "faster": _faster, "higher-score": _higher}[claim.kind]
+        return compare(claim, claimed, facts)
     if claim.kind == "onset-epoch":
         try:
             epoch = int(match.group("epoch"))
@@ -239,15 +373,9 @@ def _check(claim: Claim, sentences: list[str], histories: Mapping[str, HistoryDa
     if abs(a - b) <= claim.margin:
         return ClaimCheck(claim.id, "unchecked", f"You say {claim.description}; in your curves the two are too close "
                           f"to tell (`{claim.first}` {a:.3f}, `{claim.second}` {b:.3f}).", claim.concept)
-    holds = a > b
     label = ("the gap (validation minus training loss) over the last epochs" if claim.kind == "larger-gap"
              else f"{claim.metric} at the last epoch")
-    figures = f"{label}: `{claim.first}` {a:.3f}, `{claim.second}` {b:.3f}"
-    stated = claim.description if claimed else f"the opposite of “{claim.description}”"
-    if holds == claimed:
-        return ClaimCheck(claim.id, "agrees", f"You say {stated}; your curves agree ({figures}).", claim.concept)
-    return ClaimCheck(claim.id, "disagrees", f"You say {stated}, but your curves disagree ({figures}).",
-                      claim.concept)
+    return _agreement(claim, claimed, a > b, "curves", f"{label}: `{claim.first}` {a:.3f}, `{claim.second}` {b:.3f}")
 
 
 def check_claims(text: str, claims: list[Claim], histories: Mapping[str, HistoryData],
