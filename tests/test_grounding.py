@@ -237,6 +237,8 @@ RMSES = {f"models[{m}]": ModelFacts(scores={"rmse": r})
     # The misconception the question is after, against the student's own results.
     ("The LSTM performed best because it has the most gates.", "disagrees", "LSTM"),
     ("The lowest RMSE was reached by the LSTM.", "disagrees", "LSTM"),
+    # Markdown emphasis is read as the words it shows.
+    ("In this run the **LSTM** reached the lowest test **RMSE** (about 0.1086).", "disagrees", "LSTM"),
     # The model a negation or another model's name stands between is not the one named the winner.
     ("The LSTM did not perform best; the GRU won.", "agrees", "GRU"),
     ("The RNN is the smallest model, yet the LSTM won.", "disagrees", "LSTM"),
@@ -291,3 +293,13 @@ def test_what_an_answer_says_strides_did_to_the_accuracy_is_compared_with_its_mo
 def test_a_score_claim_says_what_it_lacks(fields: dict[str, object], words: str) -> None:
     with pytest.raises(ValueError, match=re.escape(words)):
         Claim.model_validate({"id": "c", "description": "d", "says": ["x"], **fields})
+
+
+def test_patterns_read_markdown_as_the_words_it_shows() -> None:
+    from autograder.discussion.grounding import pattern_text
+
+    assert pattern_text("the **LSTM** won, *clearly*, and `cnn_strided` was __faster__") == (
+        "the LSTM won, clearly, and cnn_strided was faster")
+    # A product and a name with underscores are not markup; a decimal point ends no sentence.
+    text = "a 28*28 image, 3 * 3 kernels, cnn_time 0.5"
+    assert pattern_text(text) == text.replace("0.5", "0\u00b75")
