@@ -303,3 +303,13 @@ def test_patterns_read_markdown_as_the_words_it_shows() -> None:
     # A product and a name with underscores are not markup; a decimal point ends no sentence.
     text = "a 28*28 image, 3 * 3 kernels, cnn_time 0.5"
     assert pattern_text(text) == text.replace("0.5", "0\u00b75")
+
+
+def test_parameter_counts_may_be_of_a_variant_of_a_model() -> None:
+    claim = rubric_claim("pytorch-sequences-attention", "parameter-counts")
+    assert claim.models == ["models[rnn]", "models[lstm]", "models[gru]"]
+    facts = {f"models[{m}]": ModelFacts(params=p) for m, p in (("rnn", 2701.0), ("lstm", 10651.0), ("gru", 8001.0))}
+    (check,) = check_claims("The LSTM is the largest model, with 10,651 parameters.", [claim], {}, facts)
+    assert check.status == "agrees"
+    (check,) = check_claims("The LSTM is the largest model, with 40,000 parameters.", [claim], {}, facts)
+    assert check.status == "disagrees" and "`models[lstm]` has 10,651" in check.message

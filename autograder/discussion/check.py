@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -29,6 +30,8 @@ from autograder.notebook.answers import find_answer
 from autograder.notebook.load import load_notebook
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def _question_phrases(lab: Lab) -> dict[str, list[list[str]]]:
@@ -104,25 +107,34 @@ def _score(ctx: CheckContext, claim: Claim, model: str) -> float | None:
         return None
 
 
+def _or_none(read: Callable[..., T], *args: Any) -> T | None:
+    """What ``read(*args)`` finds, or None where the run did not export it readably."""
+    try:
+        return read(*args)
+    except AutograderError:
+        return None
+
+
+def _last_map(ctx: CheckContext, name: str) -> tuple[int, ...] | None:
+    return feature_map(ctx.artifacts.keras_model(name))
+
+
 def _model_facts(ctx: CheckContext, claims: list[Claim]) -> dict[str, ModelFacts]:
-    """What the run exported about each model a claim is about; a model that was not exported
-    (or cannot be read) is left out, and its claims are reported as unchecked."""
+    """What the run exported about each model a claim is about; what was not exported (or
+    cannot be read) is None, and the claims that need it are reported as unchecked."""
     counted = {n for c in claims if c.kind == "param-count" for n in c.models}
     mapped = {n for c in claims if c.kind == "smaller-maps" for n in (c.first, c.second)}
     timed = {n: c.timings[n] for c in claims if c.kind == "faster" for n in (c.first, c.second) if n in c.timings}
-    scored = {n for c in claims for n in c.scored()}
     found: dict[str, ModelFacts] = {}
-    for name in sorted(counted | mapped | set(timed) | scored):
-        try:
-            params = float(ctx.param_count(name)) if name in counted else None
-            keras = name in mapped and ctx.lab.kind(name) == "keras-model"
-            seconds = _seconds(ctx, timed[name]) if name in timed else None
-            scores: dict[str, float] = {c.measure: score for c in claims if name in c.scored()
-                      if (score := _score(ctx, c, name)) is not None}
-            found[name] = ModelFacts(params, feature_map(ctx.artifacts.keras_model(name)) if keras else None, seconds,
-                                     scores)
-        except AutograderError:
-            continue
+    for name in sorted(counted | mapped | set(timed) | {n for c in claims for n in c.scored()}):
+        keras = name in mapped and ctx.lab.kind(name) == "keras-model"
+        scores = {c.measure: _score(ctx, c, name) for c in claims if name in c.scored()}
+        found[name] = ModelFacts(
+            params=_or_none(ctx.param_count, *model_key(name)) if name in counted else None,
+            feature_map=_or_none(_last_map, ctx, name) if keras else None,
+            seconds=_seconds(ctx, timed[name]) if name in timed else None,
+            scores={measure: score for measure, score in scores.items() if score is not None},
+        )
     return found
 
 

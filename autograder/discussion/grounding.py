@@ -63,7 +63,8 @@ class Claim(BaseModel):
     first: str = ""
     second: str = ""
     histories: list[str] = Field(default_factory=list)
-    models: list[str] = Field(default_factory=list, description="param-count: the exported models a count may be of")
+    models: list[str] = Field(default_factory=list, description="param-count: the exported models a count may be "
+                              "of (`name` or `name[variant]`)")
     names: dict[str, str] = Field(default_factory=dict, description="onset-epoch, best-score: a pattern for each "
                                   "history's or model's name as students write it ('deep\\w*|two hidden' for "
                                   "the deeper one)")
@@ -89,9 +90,9 @@ class Claim(BaseModel):
                                  "with a pattern of how students name it")
             if self.kind == "higher-score" and not (self.first and self.second):
                 raise ValueError(f"claim {self.id!r}: `first` and `second` name the models compared")
-            for model in self.scored():
-                if not _MODEL_KEY.match(model):
-                    raise ValueError(f"claim {self.id!r}: {model!r} is not a model: write `name` or `name[variant]`")
+        for model in (*self.scored(), *(self.models if self.kind == "param-count" else ())):
+            if not _MODEL_KEY.match(model):
+                raise ValueError(f"claim {self.id!r}: {model!r} is not a model: write `name` or `name[variant]`")
         return self
 
     def scored(self) -> tuple[str, ...]:
