@@ -281,3 +281,22 @@ def test_a_claim_about_accuracy_scores_each_model_on_the_graders_test_data(cours
     assert facts["cnn"].scores == {"accuracy": 3 / 8} and facts["cnn_strided"].scores == {"accuracy": 1 / 8}
     # The accuracy check reads the same outputs: the model runs once per submission.
     assert ctx.outputs_on("cnn", "test_X_img") is ctx.outputs_on("cnn", "test_X_img")
+
+
+def test_a_model_whose_outputs_are_not_numbers_has_no_score(course: Course, export: Export) -> None:
+    from autograder.discussion.check import _model_facts
+    from autograder.discussion.grounding import Claim
+
+    cnn_lab = load_lab("keras-cnn-regularisation", course)
+    claim = Claim(id="c", description="d", kind="higher-score", measure="rmse", x="test_X_img", y="test_y",
+                  first="cnn", second="cnn_strided", says=["x"])
+    broken = constant_classifier(3)
+    kernel = broken.layers[-1].get_weights()[0]
+    broken.layers[-1].set_weights([kernel, np.full(10, np.nan, "float32")])
+    export.model("cnn", constant_classifier(3))
+    export.model("cnn_strided", broken)
+    ctx = context(cnn_lab, export.bundle())
+    ctx.__dict__["data"] = {"test_X_img": np.zeros((4, 28, 28, 1), "float32"), "test_y": np.zeros((4, 10))}
+    facts = _model_facts(ctx, [claim])
+    assert facts["cnn_strided"].scores == {}  # NaN outputs: no score, so the claim stays unchecked
+    assert facts["cnn"].scores["rmse"] > 0

@@ -95,16 +95,20 @@ def _seconds(ctx: CheckContext, name: str) -> float | None:
 
 def _score(ctx: CheckContext, claim: Claim, model: str) -> float | None:
     """``model``'s score on the claim's test data, measured as its check measures it (the
-    outputs are the check's own, computed once); None where it cannot be run."""
+    outputs are the check's own, computed once); None where it cannot be run or its outputs
+    do not fit the data (its check says why)."""
     name, variant = model_key(model)
     try:
         if claim.measure == "accuracy":
             predicted, truth, _ = class_predictions(ctx, name, claim.x, claim.y, variant)
-            return float(np.mean(predicted == truth)) if len(truth) and len(predicted) == len(truth) else None
-        values, truth, _ = value_predictions(ctx, name, claim.x, claim.y, variant)
-        return root_mean_square_error(values, truth) if len(truth) and values.shape == truth.shape else None
+            fits = len(predicted) == len(truth)
+            score = float(np.mean(predicted == truth)) if fits and len(truth) else math.nan
+        else:
+            values, truth, _ = value_predictions(ctx, name, claim.x, claim.y, variant)
+            score = root_mean_square_error(values, truth) if values.shape == truth.shape and len(truth) else math.nan
     except ArtifactError:
         return None
+    return score if math.isfinite(score) else None
 
 
 def _or_none(read: Callable[..., T], *args: Any) -> T | None:
