@@ -22,6 +22,8 @@ from autograder.course.folder import Course
 from autograder.course.labs import Lab, load_lab
 from autograder.course.reference import ReferenceMetrics
 from autograder.course.rubric import BoundCheck, CheckSpec
+from autograder.discussion.check import DiscussionArgs, _model_facts
+from autograder.discussion.grounding import Claim
 from autograder.notebook.load import load_notebook
 from tests import submissions
 
@@ -247,8 +249,6 @@ def test_discussion_that_copies_the_question_scores_nothing(lab: Lab, export: Ex
 ])
 def test_a_speed_claim_reads_the_training_times_the_run_recorded(
         course: Course, export: Export, cnn_time: np.ndarray, seconds: float | None) -> None:
-    from autograder.discussion.check import DiscussionArgs, _model_facts
-
     cnn_lab = load_lab("keras-cnn-regularisation", course)
     (claim,) = (c for check in cnn_lab.rubric.checks if isinstance(check.args, DiscussionArgs)
                 for c in check.args.claims if c.kind == "faster")
@@ -267,8 +267,6 @@ def constant_classifier(label: int) -> Any:
 
 
 def test_a_claim_about_accuracy_scores_each_model_on_the_graders_test_data(course: Course, export: Export) -> None:
-    from autograder.discussion.check import DiscussionArgs, _model_facts
-
     cnn_lab = load_lab("keras-cnn-regularisation", course)
     (claim,) = (c for check in cnn_lab.rubric.checks if isinstance(check.args, DiscussionArgs)
                 for c in check.args.claims if c.kind == "higher-score")
@@ -284,9 +282,6 @@ def test_a_claim_about_accuracy_scores_each_model_on_the_graders_test_data(cours
 
 
 def test_a_model_whose_outputs_are_not_numbers_has_no_score(course: Course, export: Export) -> None:
-    from autograder.discussion.check import _model_facts
-    from autograder.discussion.grounding import Claim
-
     cnn_lab = load_lab("keras-cnn-regularisation", course)
     claim = Claim(id="c", description="d", kind="higher-score", measure="rmse", x="test_X_img", y="test_y",
                   first="cnn", second="cnn_strided", says=["x"])
