@@ -14,13 +14,10 @@ import math
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-import numpy as np
-
 from autograder.artifacts.reader import HistoryData
 from autograder.check_registry import Outcome, register
-from autograder.checks.accuracy import class_predictions
 from autograder.checks.context import CheckContext
-from autograder.checks.outputs import root_mean_square_error, value_predictions
+from autograder.checks.scores import model_score
 from autograder.checks.structure import feature_map
 from autograder.course.labs import Lab, load_lab
 from autograder.discussion.concepts import AnswerGrade, DiscussionRubric, grade_answer
@@ -94,18 +91,11 @@ def _seconds(ctx: CheckContext, name: str) -> float | None:
 
 
 def _score(ctx: CheckContext, claim: Claim, model: str) -> float | None:
-    """``model``'s score on the claim's test data, measured as its check measures it (the
-    outputs are the check's own, computed once); None where it cannot be run or its outputs
-    do not fit the data (its check says why)."""
+    """``model``'s score on the claim's test data, from the outputs its check scored; None where
+    it cannot be run, does not fit the data or gives no number (its check says why)."""
     name, variant = model_key(model)
     try:
-        if claim.measure == "accuracy":
-            predicted, truth, _ = class_predictions(ctx, name, claim.x, claim.y, variant)
-            fits = len(predicted) == len(truth)
-            score = float(np.mean(predicted == truth)) if fits and len(truth) else math.nan
-        else:
-            values, truth, _ = value_predictions(ctx, name, claim.x, claim.y, variant)
-            score = root_mean_square_error(values, truth) if values.shape == truth.shape and len(truth) else math.nan
+        score = model_score(ctx, claim.measure, name, claim.x, claim.y, variant)
     except ArtifactError:
         return None
     return score if math.isfinite(score) else None

@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from autograder.artifacts.reader import HistoryData
+from autograder.checks.scores import Measure
 from autograder.discussion.sentences import split_sentences
 from autograder.errors import ConfigError
 
@@ -70,7 +71,7 @@ class Claim(BaseModel):
                                   "the deeper one)")
     timings: dict[str, str] = Field(default_factory=dict, description="faster: for each model, the exported "
                                     "number (an array name of the lab) holding its training time in seconds")
-    measure: Literal["accuracy", "rmse"] = Field(default="accuracy", description="higher-score, best-score: how "
+    measure: Measure = Field(default="accuracy", description="higher-score, best-score: how "
                                                  "a model is scored on the grader's test data")
     x: str = Field(default="", description="higher-score, best-score: the lab's test inputs (a data key)")
     y: str = Field(default="", description="higher-score, best-score: the lab's test targets (a data key)")

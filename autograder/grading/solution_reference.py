@@ -33,9 +33,8 @@ from typing import Any
 import numpy as np
 
 from autograder.artifacts.reader import ArtifactBundle
-from autograder.checks.accuracy import class_predictions
 from autograder.checks.context import CheckContext
-from autograder.checks.outputs import root_mean_square_error, value_predictions
+from autograder.checks.scores import MEASURES, model_score
 from autograder.config import ExecutionLimits
 from autograder.course.datasets import load_dataset
 from autograder.course.folder import Course
@@ -48,20 +47,6 @@ from autograder.execution.resources import available_memory, cpu_count, thread_s
 from autograder.execution.sandbox import Sandbox, SandboxPolicy
 from autograder.grading.pipeline import sanitize
 from autograder.notebook.load import load_notebook
-
-
-def _accuracy(ctx: CheckContext, args: dict[str, Any]) -> float:
-    predicted, truth, _ = class_predictions(ctx, args["name"], args["x"], args["y"], args.get("variant"))
-    return float(np.mean(predicted == truth))
-
-
-def _rmse(ctx: CheckContext, args: dict[str, Any]) -> float:
-    predicted, truth, _ = value_predictions(ctx, args["name"], args["x"], args["y"], args.get("variant"))
-    return root_mean_square_error(predicted, truth)
-
-
-# How each check type whose bar derives from a reference metric measures a model.
-MEASURES: dict[str, Callable[[CheckContext, dict[str, Any]], float]] = {"accuracy": _accuracy, "rmse": _rmse}
 
 
 def run_solution(path: Path, export_spec: dict[str, dict[str, Any]], out: Path, *, frameworks: tuple[str, ...],
@@ -228,12 +213,14 @@ class SolutionReference:
             for check in lab.rubric.checks:
                 if "metric" not in check.spec.args:
                     continue
-                measure = MEASURES.get(check.spec.check)
-                if measure is None:
+                measure = check.spec.check
+                if measure not in MEASURES:
                     raise ConfigError(f"rubric check {check.spec.id}: a solution notebook measures the metrics of "
-                                      f"{' and '.join(MEASURES)} checks; a `{check.spec.check}` check's metric needs "
+                                      f"{' and '.join(MEASURES)} checks; a `{measure}` check's metric needs "
                                       "a Python reference module (`reference:` in lab.yaml)")
-                metrics[str(check.spec.args["metric"])] = measure(ctx, check.args.model_dump())
+                args = check.spec.args
+                metrics[str(args["metric"])] = model_score(ctx, measure, args["name"], args["x"], args["y"],
+                                                           args.get("variant"))
         finally:
             ctx.close()
         return metrics
